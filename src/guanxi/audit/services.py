@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from guanxi.audit.models import AuditEvent
+from guanxi.core.context import current_origin
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool, dict)):
+        return value
+    return str(value)
+
+
+def changes_between(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for each field whose value differs, as JSON-safe values."""
+    return {key: [_plain(old.get(key)), _plain(new[key])] for key in new if _plain(old.get(key)) != _plain(new[key])}
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | None = None,
+    changes: dict[str, list[Any]] | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event. Called by every service that writes, inside its transaction."""
+    origin = current_origin()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=str(getattr(user, "username", "") or "system"),
+        via=origin.via,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        changes=changes or {},
+        data={k: _plain(v) for k, v in (data or {}).items()},
+    )
+
+
+def audit_record_many(
+    *, actor: Any, action: str, targets: list[models.Model], data: dict[str, Any] | None = None
+) -> None:
+    """One audit event per target in a single insert, for bulk actions."""
+    origin = current_origin()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=user,
+            actor_label=str(getattr(user, "username", "") or "system"),
+            via=origin.via,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            action=action,
+            target_type=target._meta.label_lower,
+            target_id=str(target.pk),
+            target_label=str(target)[:200],
+            data={k: _plain(v) for k, v in (data or {}).items()},
+        )
+        for target in targets
+    )

@@ -1,0 +1,98 @@
+"""Roles, what each may do, and which records each sees.
+
+A role gives a user a set of permissions, a record scope (own, team, all) and whether personal data
+shows in clear. The table below is the one place these rules live; docs/permissions.md prints it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.errors import PermissionDenied
+
+M = TypeVar("M", bound=Model)
+
+
+class Actor(Protocol):
+    pk: Any
+    role: str
+    team_id: int | None
+    is_active: bool
+    is_authenticated: bool
+
+
+OWN, TEAM, ALL = "own", "team", "all"
+SCOPE_LABELS = {OWN: _("Own records"), TEAM: _("Team records"), ALL: _("All records")}
+
+PERMISSIONS = {
+    "customer.view": _("View customers"),
+    "customer.create": _("Create customers"),
+    "customer.change": _("Edit customers, contacts and assets"),
+    "customer.delete": _("Delete customers"),
+    "customer.assign": _("Change a customer's owner and team"),
+    "customer.note": _("Add notes"),
+    "consent.change": _("Record consent"),
+    "tag.apply": _("Tag customers"),
+    "tag.manage": _("Create and delete tags"),
+    "customfield.manage": _("Define custom fields"),
+    "user.manage": _("Manage users and teams"),
+    "audit.view": _("Read the audit log"),
+}
+
+_WORK = {"customer.view", "customer.create", "customer.change", "customer.note", "consent.change", "tag.apply"}
+
+ROLES: dict[str, dict[str, Any]] = {
+    "admin": {"scope": ALL, "pii": True, "perms": set(PERMISSIONS)},
+    "manager": {
+        "scope": TEAM,
+        "pii": True,
+        "perms": _WORK | {"customer.delete", "customer.assign", "tag.manage"},
+    },
+    "sales": {"scope": OWN, "pii": True, "perms": set(_WORK)},
+    "service": {"scope": TEAM, "pii": True, "perms": _WORK - {"customer.create"}},
+    "marketing": {"scope": ALL, "pii": False, "perms": {"customer.view", "tag.apply", "tag.manage"}},
+    "viewer": {"scope": TEAM, "pii": False, "perms": {"customer.view"}},
+}
+
+
+def role_rules(actor: Actor) -> dict[str, Any]:
+    return ROLES.get(getattr(actor, "role", ""), {"scope": OWN, "pii": False, "perms": set()})
+
+
+def can(actor: Actor, perm: str) -> bool:
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        return False
+    return perm in role_rules(actor)["perms"]
+
+
+def ensure_can(actor: Actor, perm: str) -> None:
+    if not can(actor, perm):
+        raise PermissionDenied(details={"permission": perm})
+
+
+def sees_pii(actor: Actor) -> bool:
+    return bool(role_rules(actor)["pii"])
+
+
+def scope_of(actor: Actor) -> str:
+    return str(role_rules(actor)["scope"])
+
+
+def scope_q(actor: Actor, *, owner: str = "owner", team: str = "team") -> Q:
+    """The records `actor` may see, as a filter on the owner and team fields given."""
+    if not getattr(actor, "is_authenticated", False):
+        return Q(pk__in=[])
+    scope = scope_of(actor)
+    if scope == ALL:
+        return Q()
+    mine = Q(**{f"{owner}_id": actor.pk})
+    if scope == TEAM and actor.team_id is not None:
+        return mine | Q(**{f"{team}_id": actor.team_id})
+    return mine
+
+
+def visible(actor: Actor, queryset: QuerySet[M], *, owner: str = "owner", team: str = "team") -> QuerySet[M]:
+    return queryset.filter(scope_q(actor, owner=owner, team=team))

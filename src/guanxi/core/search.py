@@ -1,0 +1,148 @@
+"""Search that understands Chinese names, pinyin, initials, phone fragments and licence plates.
+
+Each searchable record keeps two normalised columns (see docs/adr/0003-search.md):
+
+- `search_text`: every searchable value, normalised and joined by "|": names, their full pinyin and
+  initials, phone digits (national and E.164), emails, WeChat IDs, member numbers, codes, plates, VINs.
+  Queries of 3+ characters match any substring of it through a trigram index (SQLite FTS5 `trigram`,
+  PostgreSQL `pg_trgm`).
+- `search_keys`: the 1- and 2-character pieces a trigram index cannot answer (most Chinese names are
+  2–3 characters): every 1–2 character piece of the name and of its initials, every 2-letter piece of its
+  pinyin. Queries of 1–2 characters must equal one key (SQLite FTS5 token, PostgreSQL GIN array).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from django.db import connection
+from django.db.models import BooleanField, Model, QuerySet
+from django.db.models.expressions import RawSQL
+
+from guanxi.core.phone import phone_national_digits
+from guanxi.core.pinyin import name_pinyin
+
+_SPACE = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_PHONEISH = re.compile(r"^[\d\s+\-()（）]+$")
+SEPARATOR = "|"
+
+M = TypeVar("M", bound=Model)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width), lower case, no white space."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text or "")).lower().replace(SEPARATOR, "")
+
+
+def normalize_plate(plate: str) -> str:
+    """粤b·12345 → 粤B12345."""
+    return _NON_WORD.sub("", unicodedata.normalize("NFKC", plate or "")).replace("_", "").upper()
+
+
+def normalize_query(q: str) -> str:
+    """A query as it is matched: a phone-like query keeps only its digits."""
+    q = unicodedata.normalize("NFKC", q or "").strip()
+    if _PHONEISH.match(q) and sum(ch.isdigit() for ch in q) >= 3:
+        return re.sub(r"\D", "", q)
+    return normalize(q)
+
+
+@dataclass
+class SearchParts:
+    """The searchable values of one record, as plain values so bulk loaders need no model instances."""
+
+    names: list[tuple[str, bool]] = field(default_factory=list)  # (name, is a person)
+    phones: list[str] = field(default_factory=list)  # E.164
+    emails: list[str] = field(default_factory=list)
+    plates: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # member number, WeChat ID, VIN, codes of other systems
+
+
+def _pieces(text: str, sizes: Iterable[int]) -> set[str]:
+    return {text[i : i + n] for n in sizes for i in range(len(text) - n + 1)}
+
+
+def search_document(parts: SearchParts) -> tuple[str, str]:
+    """Return (search_text, search_keys) for one record."""
+    values: list[str] = []
+    keys: set[str] = set()
+    for name, person in parts.names:
+        plain = normalize(name)
+        if not plain:
+            continue
+        full, initials = name_pinyin(name, person=person)
+        values += [plain, full, initials]
+        word = _NON_WORD.sub("", plain).replace("_", "")
+        keys |= _pieces(word[:24], (1, 2)) | _pieces(initials, (1, 2)) | _pieces(full[:24], (2,))
+    for e164 in parts.phones:
+        values += [phone_national_digits(e164), e164.lstrip("+")]
+    values += [normalize(e) for e in parts.emails]
+    values += [normalize_plate(p).lower() for p in parts.plates]
+    values += [normalize(c) for c in parts.codes]
+    text = SEPARATOR.join(dict.fromkeys(v for v in values if v))
+    return text, " ".join(sorted(keys))
+
+
+def _fts_phrase(q: str) -> str:
+    return '"' + q.replace('"', '""') + '"'
+
+
+def search_filter(queryset: QuerySet[M], q: str, *, fts_prefix: str) -> QuerySet[M]:
+    """Narrow `queryset` to the records whose search columns match `q`.
+
+    `fts_prefix` names the SQLite FTS5 tables `<prefix>_tri` and `<prefix>_keys` that index the
+    queryset's table (created by the app's migration); PostgreSQL uses the indexes on the columns.
+    """
+    term = normalize_query(q)
+    if not term:
+        return queryset
+    if connection.vendor == "sqlite":
+        if len(term) >= 3:
+            table, match = f"{fts_prefix}_tri", _fts_phrase(term)
+        else:
+            table, match = f"{fts_prefix}_keys", _fts_phrase(term)
+        return queryset.filter(
+            pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [match])  # noqa: S611
+        )
+    if len(term) >= 3:
+        return queryset.filter(search_text__contains=term)
+    return queryset.filter(
+        RawSQL("string_to_array(search_keys, ' ') @> ARRAY[%s]::text[]", [term], output_field=BooleanField())
+    )
+
+
+def sqlite_fts_sql(table: str, prefix: str) -> list[str]:
+    """FTS5 external-content tables over `table`'s search columns, kept in step by triggers."""
+    return [
+        f"CREATE VIRTUAL TABLE {prefix}_tri USING fts5(search_text, content='{table}', content_rowid='id', "
+        "tokenize='trigram')",
+        f"CREATE VIRTUAL TABLE {prefix}_keys USING fts5(search_keys, content='{table}', content_rowid='id', "
+        "tokenize='unicode61 remove_diacritics 0')",
+        f"""CREATE TRIGGER {prefix}_ai AFTER INSERT ON {table} BEGIN
+  INSERT INTO {prefix}_tri(rowid, search_text) VALUES (new.id, new.search_text);
+  INSERT INTO {prefix}_keys(rowid, search_keys) VALUES (new.id, new.search_keys);
+END""",
+        f"""CREATE TRIGGER {prefix}_ad AFTER DELETE ON {table} BEGIN
+  INSERT INTO {prefix}_tri({prefix}_tri, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+  INSERT INTO {prefix}_keys({prefix}_keys, rowid, search_keys) VALUES ('delete', old.id, old.search_keys);
+END""",
+        f"""CREATE TRIGGER {prefix}_au AFTER UPDATE OF search_text, search_keys ON {table} BEGIN
+  INSERT INTO {prefix}_tri({prefix}_tri, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+  INSERT INTO {prefix}_keys({prefix}_keys, rowid, search_keys) VALUES ('delete', old.id, old.search_keys);
+  INSERT INTO {prefix}_tri(rowid, search_text) VALUES (new.id, new.search_text);
+  INSERT INTO {prefix}_keys(rowid, search_keys) VALUES (new.id, new.search_keys);
+END""",
+    ]
+
+
+def postgres_index_sql(table: str, prefix: str) -> list[str]:
+    return [
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        f"CREATE INDEX {prefix}_text_trgm ON {table} USING gin (search_text gin_trgm_ops)",
+        f"CREATE INDEX {prefix}_keys_gin ON {table} USING gin (string_to_array(search_keys, ' '))",
+    ]

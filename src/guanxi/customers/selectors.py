@@ -1,0 +1,187 @@
+"""Every read of customer data goes through these functions: they apply the reader's scope and masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import BooleanField, Prefetch, QuerySet, Value
+from django.utils.translation import gettext as _
+
+from guanxi.core.errors import NotFound
+from guanxi.core.permissions import ensure_can, sees_pii, visible
+from guanxi.core.search import search_filter
+from guanxi.customers.models import (
+    Asset,
+    Consent,
+    Contact,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomFieldDefinition,
+    Tag,
+    TimelineEntry,
+)
+from guanxi.users.models import User
+
+SORTS = {
+    "newest": "-id",
+    "oldest": "id",
+    "name": "name",
+    "-name": "-name",
+    "updated": "-updated_at",
+    "stage": "stage",
+}
+
+
+def _clear(actor: User) -> Value:
+    return Value(sees_pii(actor), output_field=BooleanField())
+
+
+def _with_details(actor: User, customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    clear = _clear(actor)
+    return customers.select_related("owner", "team").annotate(pii_clear=clear).prefetch_related(
+        Prefetch("phones", queryset=CustomerPhone.objects.annotate(pii_clear=clear)),
+        Prefetch("emails", queryset=CustomerEmail.objects.annotate(pii_clear=clear)),
+        "tags",
+    )
+
+
+def customer_scope(*, actor: User) -> QuerySet[Customer]:
+    """The customers `actor` may see, unsorted and unprefetched: the base of every customer read."""
+    ensure_can(actor, "customer.view")
+    return visible(actor, Customer.objects.all())
+
+
+def customer_list(
+    *,
+    actor: User,
+    q: str = "",
+    stage: str = "",
+    tag: int | None = None,
+    owner: int | None = None,
+    team: int | None = None,
+    source: str = "",
+    city: str = "",
+    kind: str = "",
+    custom: dict[str, Any] | None = None,
+    sort: str = "newest",
+) -> QuerySet[Customer]:
+    """Customers in scope matching the search and filters, sorted, with phones, emails and tags prefetched."""
+    customers = customer_scope(actor=actor)
+    if q:
+        customers = search_filter(customers, q, fts_prefix="customers_search")
+    filters: dict[str, Any] = {}
+    if stage:
+        filters["stage"] = stage
+    if tag:
+        filters["tags"] = tag
+    if owner:
+        filters["owner_id"] = owner
+    if team:
+        filters["team_id"] = team
+    if source:
+        filters["source"] = source
+    if city:
+        filters["city"] = city
+    if kind:
+        filters["kind"] = kind
+    for key, value in (custom or {}).items():
+        if value not in (None, ""):
+            filters[f"custom_fields__{key}"] = value
+    if filters:
+        customers = customers.filter(**filters)
+    return _with_details(actor, customers).order_by(SORTS.get(sort, "-id"), "-id")
+
+
+def customer_get(*, actor: User, customer_id: int) -> Customer:
+    """One customer with everything the 360 view shows; NotFound outside the actor's scope."""
+    clear = _clear(actor)
+    customers = _with_details(actor, customer_scope(actor=actor)).prefetch_related(
+        Prefetch("contacts", queryset=Contact.objects.annotate(pii_clear=clear)),
+        Prefetch("assets", queryset=Asset.objects.all()),
+    )
+    try:
+        return customers.get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound(_("Customer not found.")) from exc
+
+
+def contact_get(*, actor: User, contact_id: int) -> Contact:
+    try:
+        return Contact.objects.select_related("customer").annotate(pii_clear=_clear(actor)).get(
+            pk=contact_id, customer__in=customer_scope(actor=actor)
+        )
+    except (Contact.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound(_("Contact not found.")) from exc
+
+
+def asset_get(*, actor: User, asset_id: int) -> Asset:
+    try:
+        return Asset.objects.select_related("customer").get(pk=asset_id, customer__in=customer_scope(actor=actor))
+    except (Asset.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound(_("Asset not found.")) from exc
+
+
+def asset_list(*, actor: User, customer: Customer) -> QuerySet[Asset]:
+    return Asset.objects.filter(customer__in=customer_scope(actor=actor), customer=customer)
+
+
+def contact_list(*, actor: User, customer: Customer) -> QuerySet[Contact]:
+    return Contact.objects.filter(customer__in=customer_scope(actor=actor), customer=customer).annotate(
+        pii_clear=_clear(actor)
+    )
+
+
+def customer_timeline(*, actor: User, customer: Customer, limit: int = 50, before_id: int | None = None) -> list[TimelineEntry]:
+    """The newest `limit` entries of a customer's timeline (one query, whatever the history's length)."""
+    entries = TimelineEntry.objects.filter(customer=customer).select_related("actor")
+    if before_id:
+        entries = entries.filter(id__lt=before_id)
+    return list(entries.order_by("-occurred_at", "-id")[:limit])
+
+
+def consent_current(*, actor: User, customer: Customer) -> list[dict[str, Any]]:
+    """The decision in force for every purpose and channel, with the newest record behind it."""
+    latest: dict[tuple[str, str], Consent] = {}
+    for consent in Consent.objects.filter(customer=customer).select_related("recorded_by").order_by("-recorded_at", "-id"):
+        latest.setdefault((consent.purpose, consent.channel), consent)
+    rows = []
+    for purpose, purpose_label in Consent.Purpose.choices:
+        for channel, channel_label in Consent.Channel.choices:
+            record = latest.get((purpose, channel))
+            rows.append({"purpose": purpose, "purpose_label": purpose_label, "channel": channel,
+                         "channel_label": channel_label, "record": record})
+    return rows
+
+
+def consent_history(*, actor: User, customer: Customer) -> QuerySet[Consent]:
+    return Consent.objects.filter(customer=customer).select_related("recorded_by")
+
+
+def tag_list(*, actor: User) -> QuerySet[Tag]:
+    return Tag.objects.all()
+
+
+def tag_get(*, actor: User, tag_id: int) -> Tag:
+    try:
+        return Tag.objects.get(pk=tag_id)
+    except (Tag.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound(_("Tag not found.")) from exc
+
+
+def custom_field_list(*, actor: User, include_inactive: bool = False) -> QuerySet[CustomFieldDefinition]:
+    fields = CustomFieldDefinition.objects.all()
+    return fields if include_inactive else fields.filter(active=True)
+
+
+def custom_field_get(*, actor: User, field_id: int) -> CustomFieldDefinition:
+    try:
+        return CustomFieldDefinition.objects.get(pk=field_id)
+    except (CustomFieldDefinition.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound(_("Custom field not found.")) from exc
+
+
+def customer_cities(*, actor: User) -> list[str]:
+    return list(
+        customer_scope(actor=actor).exclude(city="").order_by("city").values_list("city", flat=True).distinct()[:500]
+    )

@@ -1,0 +1,257 @@
+"""Contacts, assets, consent and notes of a customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.services import audit_record, changes_between
+from guanxi.core.errors import NotFound
+from guanxi.core.permissions import ensure_can, scope_q
+from guanxi.core.search import normalize_plate
+from guanxi.customers.models import Asset, Consent, Contact, Customer
+from guanxi.customers.services._common import (
+    Errors,
+    clean_choice,
+    clean_emails,
+    clean_phones,
+    customer_reindex,
+    timeline_add,
+)
+from guanxi.users.models import User
+
+CONTACT_TEXT = {"name": 100, "title": 100, "wechat_id": 64, "notes": 500}
+ASSET_TEXT = {"name": 100, "vin": 17, "model": 100, "address": 200, "notes": 500}
+
+
+def _in_scope(actor: User, customer: Customer) -> Customer:
+    """The customer locked, or NotFound when the actor may not see it."""
+    try:
+        return Customer.objects.select_for_update(of=("self",)).filter(scope_q(actor)).get(pk=customer.pk)
+    except Customer.DoesNotExist as exc:
+        raise NotFound(_("Customer not found.")) from exc
+
+
+def _texts(fields: dict[str, Any], limits: dict[str, int], errors: Errors) -> dict[str, Any]:
+    cleaned = {}
+    for key, limit in limits.items():
+        if key in fields:
+            value = str(fields[key] or "").strip()
+            if len(value) > limit:
+                errors.add(key, _("Enter at most %(limit)d characters.") % {"limit": limit})
+            cleaned[key] = value
+    return cleaned
+
+
+def _clean_contact(fields: dict[str, Any], errors: Errors, *, creating: bool) -> dict[str, Any]:
+    for key in sorted(set(fields) - {*CONTACT_TEXT, "phone", "email", "is_primary"}):
+        errors.add(key, _("Unknown field."))
+    cleaned = _texts(fields, CONTACT_TEXT, errors)
+    if (creating or "name" in fields) and not cleaned.get("name"):
+        errors.add("name", _("This field is required."))
+    if "phone" in fields:
+        phones = clean_phones([fields["phone"] or ""], errors, "phone")
+        cleaned["phone"] = phones[0] if phones else ""
+    if "email" in fields:
+        emails = clean_emails([fields["email"] or ""], errors, "email")
+        cleaned["email"] = emails[0] if emails else ""
+    if "is_primary" in fields:
+        cleaned["is_primary"] = bool(fields["is_primary"])
+    return cleaned
+
+
+@transaction.atomic
+def contact_create(*, actor: User, customer: Customer, **fields: Any) -> Contact:
+    """Add a contact person to a company customer."""
+    ensure_can(actor, "customer.change")
+    customer = _in_scope(actor, customer)
+    errors = Errors()
+    if customer.kind != Customer.Kind.COMPANY:
+        errors.add("customer", _("Contacts belong to company customers."))
+    cleaned = _clean_contact(fields, errors, creating=True)
+    errors.raise_if_any()
+    if cleaned.get("is_primary"):
+        customer.contacts.update(is_primary=False)
+    contact = Contact.objects.create(customer=customer, **cleaned)
+    customer_reindex(customer)
+    audit_record(actor=actor, action="contact.create", target=contact, changes=changes_between({}, cleaned),
+                 data={"customer": customer.pk})
+    timeline_add(customer=customer, kind="contact.added", actor=actor, data={"name": contact.name})
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
+    ensure_can(actor, "customer.change")
+    customer = _in_scope(actor, contact.customer)
+    contact = Contact.objects.get(pk=contact.pk, customer=customer)
+    errors = Errors()
+    cleaned = _clean_contact(fields, errors, creating=False)
+    errors.raise_if_any()
+    before = {key: getattr(contact, key) for key in cleaned}
+    if cleaned.get("is_primary"):
+        customer.contacts.exclude(pk=contact.pk).update(is_primary=False)
+    for key, value in cleaned.items():
+        setattr(contact, key, value)
+    contact.save()
+    changes = changes_between(before, cleaned)
+    if changes:
+        customer_reindex(customer)
+        audit_record(actor=actor, action="contact.update", target=contact, changes=changes,
+                     data={"customer": customer.pk})
+        timeline_add(customer=customer, kind="contact.changed", actor=actor,
+                     data={"name": contact.name, "changes": changes})
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: User, contact: Contact) -> None:
+    ensure_can(actor, "customer.change")
+    customer = _in_scope(actor, contact.customer)
+    contact = Contact.objects.get(pk=contact.pk, customer=customer)
+    audit_record(actor=actor, action="contact.delete", target=contact, data={"customer": customer.pk})
+    timeline_add(customer=customer, kind="contact.removed", actor=actor, data={"name": contact.name})
+    contact.delete()
+    customer_reindex(customer)
+
+
+def _clean_asset(fields: dict[str, Any], errors: Errors, *, kind: str) -> dict[str, Any]:
+    for key in sorted(set(fields) - {*ASSET_TEXT, "kind", "plate", "mileage_km", "site_stage"}):
+        errors.add(key, _("Unknown field."))
+    cleaned = _texts(fields, ASSET_TEXT, errors)
+    if "kind" in fields:
+        cleaned["kind"] = kind = clean_choice(fields["kind"], Asset.Kind, "kind", errors)
+    if "plate" in fields:
+        plate = normalize_plate(str(fields["plate"] or ""))
+        if plate and not 5 <= len(plate) <= 10:
+            errors.add("plate", _("Enter a licence plate such as 粤B12345."))
+        cleaned["plate"] = plate
+    if "vin" in cleaned:
+        cleaned["vin"] = cleaned["vin"].upper()
+        if cleaned["vin"] and (len(cleaned["vin"]) != 17 or any(ch in "IOQ" for ch in cleaned["vin"])):
+            errors.add("vin", _("A VIN has 17 letters and digits, without I, O and Q."))
+    if "mileage_km" in fields:
+        value = fields["mileage_km"]
+        if value in (None, ""):
+            cleaned["mileage_km"] = None
+        else:
+            try:
+                cleaned["mileage_km"] = int(str(value).replace(",", ""))
+                if cleaned["mileage_km"] < 0:
+                    raise ValueError
+            except ValueError:
+                errors.add("mileage_km", _("Enter a whole number of kilometres."))
+    if "site_stage" in fields:
+        cleaned["site_stage"] = clean_choice(fields["site_stage"], Asset.SiteStage, "site_stage", errors, blank=True)
+    if kind == Asset.Kind.VEHICLE and "plate" in cleaned and not cleaned["plate"] and not cleaned.get("vin"):
+        errors.add("plate", _("A vehicle needs a licence plate or a VIN."))
+    if kind == Asset.Kind.SITE and "address" in cleaned and not cleaned["address"]:
+        errors.add("address", _("A building site needs an address."))
+    return cleaned
+
+
+@transaction.atomic
+def asset_create(*, actor: User, customer: Customer, kind: str = Asset.Kind.VEHICLE, **fields: Any) -> Asset:
+    """Add an asset (a vehicle, a building site) to a customer."""
+    ensure_can(actor, "customer.change")
+    customer = _in_scope(actor, customer)
+    errors = Errors()
+    defaults = {"plate": "", "vin": ""} if kind == Asset.Kind.VEHICLE else {}
+    if kind == Asset.Kind.SITE:
+        defaults["address"] = ""
+    cleaned = _clean_asset({**defaults, **fields, "kind": kind}, errors, kind=kind)
+    errors.raise_if_any()
+    asset = Asset.objects.create(customer=customer, **cleaned)
+    customer_reindex(customer)
+    audit_record(actor=actor, action="asset.create", target=asset, changes=changes_between({}, cleaned),
+                 data={"customer": customer.pk})
+    timeline_add(customer=customer, kind="asset.added", actor=actor, data={"asset": str(asset), "kind": asset.kind})
+    return asset
+
+
+@transaction.atomic
+def asset_update(*, actor: User, asset: Asset, **fields: Any) -> Asset:
+    ensure_can(actor, "customer.change")
+    customer = _in_scope(actor, asset.customer)
+    asset = Asset.objects.get(pk=asset.pk, customer=customer)
+    errors = Errors()
+    cleaned = _clean_asset(fields, errors, kind=str(fields.get("kind", asset.kind)))
+    errors.raise_if_any()
+    before = {key: getattr(asset, key) for key in cleaned}
+    for key, value in cleaned.items():
+        setattr(asset, key, value)
+    asset.save()
+    changes = changes_between(before, cleaned)
+    if changes:
+        customer_reindex(customer)
+        audit_record(actor=actor, action="asset.update", target=asset, changes=changes, data={"customer": customer.pk})
+        timeline_add(customer=customer, kind="asset.changed", actor=actor, data={"asset": str(asset), "changes": changes})
+    return asset
+
+
+@transaction.atomic
+def asset_delete(*, actor: User, asset: Asset) -> None:
+    ensure_can(actor, "customer.change")
+    customer = _in_scope(actor, asset.customer)
+    asset = Asset.objects.get(pk=asset.pk, customer=customer)
+    audit_record(actor=actor, action="asset.delete", target=asset, data={"customer": customer.pk})
+    timeline_add(customer=customer, kind="asset.removed", actor=actor, data={"asset": str(asset)})
+    asset.delete()
+    customer_reindex(customer)
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor: User,
+    customer: Customer,
+    purpose: str,
+    channel: str = Consent.Channel.ANY,
+    granted: bool,
+    method: str,
+    recorded_at: datetime | None = None,
+    note: str = "",
+) -> Consent:
+    """Record a consent decision: who recorded it, how and when. Earlier decisions stay as history."""
+    ensure_can(actor, "consent.change")
+    customer = _in_scope(actor, customer)
+    errors = Errors()
+    purpose = clean_choice(purpose, Consent.Purpose, "purpose", errors)
+    channel = clean_choice(channel, Consent.Channel, "channel", errors)
+    method = clean_choice(method, Consent.Method, "method", errors)
+    when = recorded_at or timezone.now()
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    if when > timezone.now() + timezone.timedelta(minutes=5):
+        errors.add("recorded_at", _("Consent cannot be recorded in the future."))
+    if len(note) > 300:
+        errors.add("note", _("Enter at most %(limit)d characters.") % {"limit": 300})
+    errors.raise_if_any()
+    consent = Consent.objects.create(
+        customer=customer, purpose=purpose, channel=channel, granted=bool(granted), method=method,
+        recorded_at=when, recorded_by=actor, note=note.strip(),
+    )
+    data = {"purpose": purpose, "channel": channel, "granted": consent.granted, "method": method}
+    audit_record(actor=actor, action="consent.record", target=customer, data=data)
+    timeline_add(customer=customer, kind="consent.recorded", actor=actor, data=data)
+    return consent
+
+
+@transaction.atomic
+def note_add(*, actor: User, customer: Customer, body: str) -> None:
+    """A free-text note on the customer's timeline."""
+    ensure_can(actor, "customer.note")
+    customer = _in_scope(actor, customer)
+    body = (body or "").strip()
+    errors = Errors()
+    if not body:
+        errors.add("body", _("This field is required."))
+    elif len(body) > 5000:
+        errors.add("body", _("Enter at most %(limit)d characters.") % {"limit": 5000})
+    errors.raise_if_any()
+    audit_record(actor=actor, action="customer.note", target=customer, data={"length": len(body)})
+    timeline_add(customer=customer, kind="note", actor=actor, data={"body": body})
