@@ -18,9 +18,19 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _empty_as_none(value: Any) -> Any:
+    value = _plain(value)
+    return None if value in ("", [], {}) else value
+
+
 def changes_between(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for each field whose value differs, as JSON-safe values."""
-    return {key: [_plain(old.get(key)), _plain(new[key])] for key in new if _plain(old.get(key)) != _plain(new[key])}
+    """{field: [old, new]} for each field whose value differs (empty counts as unset), JSON-safe."""
+    changes = {}
+    for key in new:
+        before, after = _empty_as_none(old.get(key)), _empty_as_none(new[key])
+        if before != after:
+            changes[key] = [before, after]
+    return changes
 
 
 def audit_record(

@@ -1,3 +1,14 @@
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns: list = []
+from guanxi.config.api import api
+from guanxi.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("", include("guanxi.core.urls")),
+    path("", include("guanxi.users.urls")),
+    path("customers/", include("guanxi.customers.urls")),
+    path("audit/", include("guanxi.audit.urls")),
+]

@@ -1,0 +1,81 @@
+"""The one NinjaAPI, mounted at /api/v1/. Errors are JSON {code, message, details} with a fitting status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, django_auth
+
+from guanxi.audit.api import router as audit_router
+from guanxi.core.errors import DomainError
+from guanxi.customers.api import router as customers_router
+from guanxi.users.api import router as users_router
+from guanxi.users.services import token_authenticate
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return token_authenticate(secret=token)
+
+
+api = NinjaAPI(
+    title="Guanxi API",
+    version="1",
+    description=(
+        "The Guanxi CRM API. Authenticate with `Authorization: Bearer <token>` (create a token on your "
+        "profile page or with `guanxi token create <username>`) or a browser session. Errors are JSON "
+        "`{code, message, details}`."
+    ),
+    auth=[BearerToken(), django_auth],
+    urls_namespace="api",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, details: Any = None) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "details": details or {}}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    details: dict[str, list[str]] = {}
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload", "query", "path")]
+        details.setdefault(".".join(location) or "request", []).append(str(error.get("msg", "")))
+    return _error(request, 422, "validation_failed", _("Some fields are not valid."), details)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "not_authenticated", _("Sign in or send a valid bearer token."))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def on_object_missing(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+             405: "method_not_allowed", 409: "conflict", 429: "throttled"}
+    return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+
+
+api.add_router("/", customers_router)
+api.add_router("/", users_router)
+api.add_router("/audit", audit_router)
