@@ -27,7 +27,7 @@ def make_user(db: Any, team_a: Team) -> Callable[..., User]:
     """make_user(role, team=team_a, username=None): a user with that role, password PASSWORD."""
     counter = {"n": 0}
 
-    def make(role: str = "sales", team: Team | None | str = "default", username: str | None = None) -> User:
+    def make(role: str = "sales", team: Team | str | None = "default", username: str | None = None) -> User:
         counter["n"] += 1
         user = User(
             username=username or f"{role}{counter['n']}",

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from guanxi.audit import selectors
+from guanxi.core.http import ApiRequest
 
 router = Router(tags=["audit"])
 
@@ -51,7 +51,7 @@ class AuditPage(Schema):
 
 
 @router.get("", response=AuditPage, summary="Audit events, newest first (administrators)")
-def audit_list(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, Any]:
+def audit_list(request: ApiRequest, filters: Query[AuditFilters]) -> dict[str, Any]:
     limit = max(1, min(filters.limit, settings.GUANXI_API_MAX_LIMIT))
     offset = max(0, filters.offset)
     events = selectors.audit_list(
@@ -64,5 +64,9 @@ def audit_list(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, 
         until=filters.until,
     )
     items = list(events[offset : offset + limit + 1])
-    return {"items": items[:limit], "limit": limit, "offset": offset,
-            "next_offset": offset + limit if len(items) > limit else None}
+    return {
+        "items": items[:limit],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if len(items) > limit else None,
+    }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -60,7 +61,7 @@ def audit_record(
 
 
 def audit_record_many(
-    *, actor: Any, action: str, targets: list[models.Model], data: dict[str, Any] | None = None
+    *, actor: Any, action: str, targets: Sequence[models.Model], data: dict[str, Any] | None = None
 ) -> None:
     """One audit event per target in a single insert, for bulk actions."""
     origin = current_origin()

@@ -160,7 +160,12 @@ GUANXI_DEMO_VERTICAL = os.environ.get("GUANXI_DEMO_VERTICAL", "fuel")
 
 # Background work: Huey, embedded in a SQLite file by default, Redis when REDIS_URL is set.
 if os.environ.get("REDIS_URL"):
-    HUEY = {"huey_class": "huey.RedisHuey", "name": "guanxi", "url": os.environ["REDIS_URL"], "immediate": False}
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "guanxi",
+        "url": os.environ["REDIS_URL"],
+        "immediate": False,
+    }
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",

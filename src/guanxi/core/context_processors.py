@@ -10,4 +10,4 @@ from guanxi.core.permissions import PERMISSIONS, can
 def guanxi(request: HttpRequest) -> dict[str, Any]:
     """`perms_gx.<permission with _ for .>` for templates, e.g. perms_gx.customer_create."""
     user = request.user
-    return {"perms_gx": {key.replace(".", "_"): can(user, key) for key in PERMISSIONS}}  # type: ignore[arg-type]
+    return {"perms_gx": {key.replace(".", "_"): can(user, key) for key in PERMISSIONS}}

@@ -17,11 +17,14 @@ M = TypeVar("M", bound=Model)
 
 
 class Actor(Protocol):
-    pk: Any
-    role: str
-    team_id: int | None
-    is_active: bool
-    is_authenticated: bool
+    """Who acts: a signed-in user (or the anonymous user, who may do nothing)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_authenticated(self) -> bool: ...
 
 
 OWN, TEAM, ALL = "own", "team", "all"
@@ -42,7 +45,14 @@ PERMISSIONS = {
     "audit.view": _("Read the audit log"),
 }
 
-_WORK = {"customer.view", "customer.create", "customer.change", "customer.note", "consent.change", "tag.apply"}
+_WORK = {
+    "customer.view",
+    "customer.create",
+    "customer.change",
+    "customer.note",
+    "consent.change",
+    "tag.apply",
+}
 
 ROLES: dict[str, dict[str, Any]] = {
     "admin": {"scope": ALL, "pii": True, "perms": set(PERMISSIONS)},
@@ -89,8 +99,9 @@ def scope_q(actor: Actor, *, owner: str = "owner", team: str = "team") -> Q:
     if scope == ALL:
         return Q()
     mine = Q(**{f"{owner}_id": actor.pk})
-    if scope == TEAM and actor.team_id is not None:
-        return mine | Q(**{f"{team}_id": actor.team_id})
+    team_id = getattr(actor, "team_id", None)
+    if scope == TEAM and team_id is not None:
+        return mine | Q(**{f"{team}_id": team_id})
     return mine
 
 

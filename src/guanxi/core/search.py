@@ -106,9 +106,7 @@ def search_filter(queryset: QuerySet[M], q: str, *, fts_prefix: str) -> QuerySet
             table, match = f"{fts_prefix}_tri", _fts_phrase(term)
         else:
             table, match = f"{fts_prefix}_keys", _fts_phrase(term)
-        return queryset.filter(
-            pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [match])  # noqa: S611
-        )
+        return queryset.filter(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [match]))
     if len(term) >= 3:
         return queryset.filter(search_text__contains=term)
     return queryset.filter(

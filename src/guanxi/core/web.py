@@ -31,7 +31,7 @@ def requires(permission: str | None) -> Callable[[V], V]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if permission and not can(request.user, permission):  # type: ignore[arg-type]
+            if permission and not can(request.user, permission):
                 return error_page(request, 403, _("You are not allowed to do this."))
             try:
                 return view(request, *args, **kwargs)
@@ -76,7 +76,7 @@ def apply_errors(form: Form, exc: DomainError) -> None:
 
 @dataclass
 class PageSlice:
-    """One page of a list, without counting the whole list (a count at a million rows costs more than the page)."""
+    """One page of a list, not counting the whole list: at a million rows the count costs more than the page."""
 
     items: list[Any]
     number: int

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from guanxi.core.http import ApiRequest
 from guanxi.customers import selectors, services
 from guanxi.customers.schemas import (
     AssetIn,
@@ -59,7 +59,7 @@ def _assignment(actor: Any, owner_id: int | None, team_id: int | None) -> dict[s
 
 
 @router.get("/customers", response=CustomerPage, summary="List and search customers")
-def customer_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
+def customer_list(request: ApiRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
     """`q` finds by name, pinyin, initials, 4+ phone digits, email, plate or company name.
     Filter by custom fields with `cf_<key>=<value>`."""
     limit = max(1, min(filters.limit, settings.GUANXI_API_MAX_LIMIT))
@@ -77,7 +77,7 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilters]) -> dict
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
-def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Any]:
+def customer_create(request: ApiRequest, payload: CustomerIn) -> tuple[int, Any]:
     data = payload.model_dump()
     data.update(_assignment(request.auth, data.pop("owner_id"), data.pop("team_id")))
     customer = services.customer_create(actor=request.auth, **data)
@@ -85,12 +85,12 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Any
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
-def customer_get(request: HttpRequest, customer_id: int) -> Any:
+def customer_get(request: ApiRequest, customer_id: int) -> Any:
     return selectors.customer_get(actor=request.auth, customer_id=customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer")
-def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
+def customer_update(request: ApiRequest, customer_id: int, payload: CustomerPatch) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     data = payload.model_dump(exclude_unset=True)
     owner_id, team_id = data.pop("owner_id", None), data.pop("team_id", None)
@@ -106,14 +106,16 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
 
 
 @router.delete("/customers/{customer_id}", response={204: None}, summary="Delete a customer")
-def customer_delete(request: HttpRequest, customer_id: int) -> tuple[int, None]:
+def customer_delete(request: ApiRequest, customer_id: int) -> tuple[int, None]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     services.customer_delete(actor=request.auth, customer=customer)
     return 204, None
 
 
 @router.get("/customers/{customer_id}/timeline", response=list[TimelineOut], summary="A customer's timeline")
-def customer_timeline(request: HttpRequest, customer_id: int, limit: int = 50, before_id: int | None = None) -> Any:
+def customer_timeline(
+    request: ApiRequest, customer_id: int, limit: int = 50, before_id: int | None = None
+) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return selectors.customer_timeline(
         actor=request.auth, customer=customer, limit=max(1, min(limit, 200)), before_id=before_id
@@ -121,14 +123,14 @@ def customer_timeline(request: HttpRequest, customer_id: int, limit: int = 50, b
 
 
 @router.post("/customers/{customer_id}/notes", response={201: None}, summary="Add a note to the timeline")
-def note_add(request: HttpRequest, customer_id: int, payload: NoteIn) -> tuple[int, None]:
+def note_add(request: ApiRequest, customer_id: int, payload: NoteIn) -> tuple[int, None]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     services.note_add(actor=request.auth, customer=customer, body=payload.body)
     return 201, None
 
 
 @router.post("/customers/bulk/tag", response=BulkResult, summary="Tag or untag many customers")
-def customer_bulk_tag(request: HttpRequest, payload: BulkTagIn) -> dict[str, int]:
+def customer_bulk_tag(request: ApiRequest, payload: BulkTagIn) -> dict[str, int]:
     customers = selectors.customer_scope(actor=request.auth).filter(pk__in=payload.ids)
     tags = selectors.tag_list(actor=request.auth).filter(name=payload.tag)
     tag = tags.first() or services.tag_create(actor=request.auth, name=payload.tag)
@@ -137,112 +139,126 @@ def customer_bulk_tag(request: HttpRequest, payload: BulkTagIn) -> dict[str, int
 
 
 @router.post("/customers/bulk/assign", response=BulkResult, summary="Give many customers an owner and team")
-def customer_bulk_assign(request: HttpRequest, payload: BulkAssignIn) -> dict[str, int]:
+def customer_bulk_assign(request: ApiRequest, payload: BulkAssignIn) -> dict[str, int]:
     customers = selectors.customer_scope(actor=request.auth).filter(pk__in=payload.ids)
     changed = services.customer_assign(
-        actor=request.auth, customers=customers, **_assignment(request.auth, payload.owner_id, payload.team_id)
+        actor=request.auth,
+        customers=customers,
+        **_assignment(request.auth, payload.owner_id, payload.team_id),
     )
     return {"changed": changed}
 
 
 @router.get("/customers/{customer_id}/contacts", response=list[ContactOut], summary="A company's contacts")
-def contact_list(request: HttpRequest, customer_id: int) -> Any:
+def contact_list(request: ApiRequest, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return selectors.contact_list(actor=request.auth, customer=customer)
 
 
 @router.post("/customers/{customer_id}/contacts", response={201: ContactOut}, summary="Add a contact")
-def contact_create(request: HttpRequest, customer_id: int, payload: ContactIn) -> tuple[int, Any]:
+def contact_create(request: ApiRequest, customer_id: int, payload: ContactIn) -> tuple[int, Any]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     contact = services.contact_create(actor=request.auth, customer=customer, **payload.model_dump())
     return 201, selectors.contact_get(actor=request.auth, contact_id=contact.pk)
 
 
 @router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change a contact")
-def contact_update(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Any:
+def contact_update(request: ApiRequest, contact_id: int, payload: ContactPatch) -> Any:
     contact = selectors.contact_get(actor=request.auth, contact_id=contact_id)
     services.contact_update(actor=request.auth, contact=contact, **payload.model_dump(exclude_unset=True))
     return selectors.contact_get(actor=request.auth, contact_id=contact_id)
 
 
 @router.delete("/contacts/{contact_id}", response={204: None}, summary="Remove a contact")
-def contact_delete(request: HttpRequest, contact_id: int) -> tuple[int, None]:
+def contact_delete(request: ApiRequest, contact_id: int) -> tuple[int, None]:
     contact = selectors.contact_get(actor=request.auth, contact_id=contact_id)
     services.contact_delete(actor=request.auth, contact=contact)
     return 204, None
 
 
 @router.get("/customers/{customer_id}/assets", response=list[AssetOut], summary="A customer's assets")
-def asset_list(request: HttpRequest, customer_id: int) -> Any:
+def asset_list(request: ApiRequest, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return selectors.asset_list(actor=request.auth, customer=customer)
 
 
 @router.post("/customers/{customer_id}/assets", response={201: AssetOut}, summary="Add an asset")
-def asset_create(request: HttpRequest, customer_id: int, payload: AssetIn) -> tuple[int, Any]:
+def asset_create(request: ApiRequest, customer_id: int, payload: AssetIn) -> tuple[int, Any]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return 201, services.asset_create(actor=request.auth, customer=customer, **payload.model_dump())
 
 
 @router.patch("/assets/{asset_id}", response=AssetOut, summary="Change an asset")
-def asset_update(request: HttpRequest, asset_id: int, payload: AssetPatch) -> Any:
+def asset_update(request: ApiRequest, asset_id: int, payload: AssetPatch) -> Any:
     asset = selectors.asset_get(actor=request.auth, asset_id=asset_id)
     return services.asset_update(actor=request.auth, asset=asset, **payload.model_dump(exclude_unset=True))
 
 
 @router.delete("/assets/{asset_id}", response={204: None}, summary="Remove an asset")
-def asset_delete(request: HttpRequest, asset_id: int) -> tuple[int, None]:
+def asset_delete(request: ApiRequest, asset_id: int) -> tuple[int, None]:
     asset = selectors.asset_get(actor=request.auth, asset_id=asset_id)
     services.asset_delete(actor=request.auth, asset=asset)
     return 204, None
 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut], summary="Consent history")
-def consent_list(request: HttpRequest, customer_id: int) -> Any:
+def consent_list(request: ApiRequest, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return selectors.consent_history(actor=request.auth, customer=customer)
 
 
 @router.post("/customers/{customer_id}/consents", response={201: ConsentOut}, summary="Record consent")
-def consent_record(request: HttpRequest, customer_id: int, payload: ConsentIn) -> tuple[int, Any]:
+def consent_record(request: ApiRequest, customer_id: int, payload: ConsentIn) -> tuple[int, Any]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return 201, services.consent_record(actor=request.auth, customer=customer, **payload.model_dump())
 
 
 @router.get("/tags", response=list[TagOut], summary="Tags", tags=["tags"])
-def tag_list(request: HttpRequest) -> Any:
+def tag_list(request: ApiRequest) -> Any:
     return selectors.tag_list(actor=request.auth)
 
 
 @router.post("/tags", response={201: TagOut}, summary="Create a tag", tags=["tags"])
-def tag_create(request: HttpRequest, payload: TagIn) -> tuple[int, Any]:
+def tag_create(request: ApiRequest, payload: TagIn) -> tuple[int, Any]:
     return 201, services.tag_create(actor=request.auth, **payload.model_dump())
 
 
 @router.patch("/tags/{tag_id}", response=TagOut, summary="Rename or recolour a tag", tags=["tags"])
-def tag_update(request: HttpRequest, tag_id: int, payload: TagIn) -> Any:
+def tag_update(request: ApiRequest, tag_id: int, payload: TagIn) -> Any:
     tag = selectors.tag_get(actor=request.auth, tag_id=tag_id)
     return services.tag_update(actor=request.auth, tag=tag, **payload.model_dump())
 
 
 @router.delete("/tags/{tag_id}", response={204: None}, summary="Delete a tag", tags=["tags"])
-def tag_delete(request: HttpRequest, tag_id: int) -> tuple[int, None]:
+def tag_delete(request: ApiRequest, tag_id: int) -> tuple[int, None]:
     services.tag_delete(actor=request.auth, tag=selectors.tag_get(actor=request.auth, tag_id=tag_id))
     return 204, None
 
 
-@router.get("/custom-fields", response=list[CustomFieldOut], summary="Custom field definitions", tags=["custom fields"])
-def custom_field_list(request: HttpRequest, include_inactive: bool = False) -> Any:
+@router.get(
+    "/custom-fields",
+    response=list[CustomFieldOut],
+    summary="Custom field definitions",
+    tags=["custom fields"],
+)
+def custom_field_list(request: ApiRequest, include_inactive: bool = False) -> Any:
     return selectors.custom_field_list(actor=request.auth, include_inactive=include_inactive)
 
 
-@router.post("/custom-fields", response={201: CustomFieldOut}, summary="Define a custom field", tags=["custom fields"])
-def custom_field_create(request: HttpRequest, payload: CustomFieldIn) -> tuple[int, Any]:
+@router.post(
+    "/custom-fields", response={201: CustomFieldOut}, summary="Define a custom field", tags=["custom fields"]
+)
+def custom_field_create(request: ApiRequest, payload: CustomFieldIn) -> tuple[int, Any]:
     return 201, services.custom_field_create(actor=request.auth, **payload.model_dump())
 
 
-@router.patch("/custom-fields/{field_id}", response=CustomFieldOut, summary="Change a custom field", tags=["custom fields"])
-def custom_field_update(request: HttpRequest, field_id: int, payload: CustomFieldPatch) -> Any:
+@router.patch(
+    "/custom-fields/{field_id}",
+    response=CustomFieldOut,
+    summary="Change a custom field",
+    tags=["custom fields"],
+)
+def custom_field_update(request: ApiRequest, field_id: int, payload: CustomFieldPatch) -> Any:
     definition = selectors.custom_field_get(actor=request.auth, field_id=field_id)
     return services.custom_field_update(
         actor=request.auth, definition=definition, **payload.model_dump(exclude_unset=True)

@@ -10,7 +10,9 @@ from ninja import Field, Schema
 Kind = Literal["person", "company"]
 Stage = Literal["lead", "prospect", "customer", "repeat", "loyal", "at_risk", "churned"]
 Gender = Literal["", "male", "female"]
-Source = Literal["", "walk_in", "referral", "phone", "web", "wechat", "campaign", "event", "partner", "import", "other"]
+Source = Literal[
+    "", "walk_in", "referral", "phone", "web", "wechat", "campaign", "event", "partner", "import", "other"
+]
 
 
 class Ref(Schema):
@@ -131,7 +133,9 @@ class CustomerPage(Schema):
     items: list[CustomerOut]
     limit: int
     offset: int
-    next_offset: int | None = Field(None, description="Pass as `offset` to fetch the next page; null on the last.")
+    next_offset: int | None = Field(
+        None, description="Pass as `offset` to fetch the next page; null on the last."
+    )
 
 
 class ContactIn(Schema):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import BooleanField, Prefetch, QuerySet, Value
+from django.db.models import BooleanField, Count, Prefetch, QuerySet, Value
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import NotFound
-from guanxi.core.permissions import ensure_can, sees_pii, visible
+from guanxi.core.permissions import ensure_can, scope_q, sees_pii, visible
 from guanxi.core.search import search_filter
 from guanxi.customers.models import (
     Asset,
@@ -39,11 +39,13 @@ def _clear(actor: User) -> Value:
 
 def _with_details(actor: User, customers: QuerySet[Customer]) -> QuerySet[Customer]:
     clear = _clear(actor)
-    return customers.select_related("owner", "team").annotate(pii_clear=clear).prefetch_related(
+    lookups: list[Any] = [
         Prefetch("phones", queryset=CustomerPhone.objects.annotate(pii_clear=clear)),
         Prefetch("emails", queryset=CustomerEmail.objects.annotate(pii_clear=clear)),
         "tags",
-    )
+    ]
+    customers = customers.select_related("owner", "team").prefetch_related(*lookups)
+    return customers.annotate(pii_clear=clear)
 
 
 def customer_scope(*, actor: User) -> QuerySet[Customer]:
@@ -108,8 +110,10 @@ def customer_get(*, actor: User, customer_id: int) -> Customer:
 
 def contact_get(*, actor: User, contact_id: int) -> Contact:
     try:
-        return Contact.objects.select_related("customer").annotate(pii_clear=_clear(actor)).get(
-            pk=contact_id, customer__in=customer_scope(actor=actor)
+        return (
+            Contact.objects.select_related("customer")
+            .annotate(pii_clear=_clear(actor))
+            .get(pk=contact_id, customer__in=customer_scope(actor=actor))
         )
     except (Contact.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound(_("Contact not found.")) from exc
@@ -117,7 +121,9 @@ def contact_get(*, actor: User, contact_id: int) -> Contact:
 
 def asset_get(*, actor: User, asset_id: int) -> Asset:
     try:
-        return Asset.objects.select_related("customer").get(pk=asset_id, customer__in=customer_scope(actor=actor))
+        return Asset.objects.select_related("customer").get(
+            pk=asset_id, customer__in=customer_scope(actor=actor)
+        )
     except (Asset.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound(_("Asset not found.")) from exc
 
@@ -132,7 +138,9 @@ def contact_list(*, actor: User, customer: Customer) -> QuerySet[Contact]:
     )
 
 
-def customer_timeline(*, actor: User, customer: Customer, limit: int = 50, before_id: int | None = None) -> list[TimelineEntry]:
+def customer_timeline(
+    *, actor: User, customer: Customer, limit: int = 50, before_id: int | None = None
+) -> list[TimelineEntry]:
     """The newest `limit` entries of a customer's timeline (one query, whatever the history's length)."""
     entries = TimelineEntry.objects.filter(customer=customer).select_related("actor")
     if before_id:
@@ -143,14 +151,25 @@ def customer_timeline(*, actor: User, customer: Customer, limit: int = 50, befor
 def consent_current(*, actor: User, customer: Customer) -> list[dict[str, Any]]:
     """The decision in force for every purpose and channel, with the newest record behind it."""
     latest: dict[tuple[str, str], Consent] = {}
-    for consent in Consent.objects.filter(customer=customer).select_related("recorded_by").order_by("-recorded_at", "-id"):
+    for consent in (
+        Consent.objects.filter(customer=customer)
+        .select_related("recorded_by")
+        .order_by("-recorded_at", "-id")
+    ):
         latest.setdefault((consent.purpose, consent.channel), consent)
     rows = []
     for purpose, purpose_label in Consent.Purpose.choices:
         for channel, channel_label in Consent.Channel.choices:
             record = latest.get((purpose, channel))
-            rows.append({"purpose": purpose, "purpose_label": purpose_label, "channel": channel,
-                         "channel_label": channel_label, "record": record})
+            rows.append(
+                {
+                    "purpose": purpose,
+                    "purpose_label": purpose_label,
+                    "channel": channel,
+                    "channel_label": channel_label,
+                    "record": record,
+                }
+            )
     return rows
 
 
@@ -183,5 +202,16 @@ def custom_field_get(*, actor: User, field_id: int) -> CustomFieldDefinition:
 
 def customer_cities(*, actor: User) -> list[str]:
     return list(
-        customer_scope(actor=actor).exclude(city="").order_by("city").values_list("city", flat=True).distinct()[:500]
+        customer_scope(actor=actor)
+        .exclude(city="")
+        .order_by("city")
+        .values_list("city", flat=True)
+        .distinct()[:500]
     )
+
+
+def tag_list_with_counts(*, actor: User) -> QuerySet[Tag]:
+    """Tags with `customer_count`: how many of the customers `actor` may see carry each tag."""
+    ensure_can(actor, "tag.manage")
+    in_scope = scope_q(actor, owner="customers__owner", team="customers__team")
+    return Tag.objects.annotate(customer_count=Count("customers", filter=in_scope, distinct=True))

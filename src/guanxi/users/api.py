@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
+from guanxi.core.http import ApiRequest
 from guanxi.core.permissions import role_rules
 from guanxi.users import selectors
 
@@ -47,20 +47,20 @@ class MeOut(UserOut):
 
 
 @router.get("/me", response=MeOut, summary="The user behind this request, with role, scope and permissions")
-def me(request: HttpRequest) -> Any:
+def me(request: ApiRequest) -> Any:
     return request.auth
 
 
 @router.get("/users", response=list[UserOut], summary="Active users")
-def user_list(request: HttpRequest) -> Any:
+def user_list(request: ApiRequest) -> Any:
     return selectors.user_list(actor=request.auth)
 
 
 @router.get("/users/{user_id}", response=UserOut, summary="One user")
-def user_get(request: HttpRequest, user_id: int) -> Any:
+def user_get(request: ApiRequest, user_id: int) -> Any:
     return selectors.user_get(actor=request.auth, user_id=user_id)
 
 
 @router.get("/teams", response=list[TeamOut], summary="Teams")
-def team_list(request: HttpRequest) -> Any:
+def team_list(request: ApiRequest) -> Any:
     return selectors.team_list(actor=request.auth)

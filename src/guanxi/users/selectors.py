@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import NotFound
@@ -55,3 +55,20 @@ def token_get(*, actor: User, token_id: int) -> ApiToken:
     if token.user_id != actor.pk:
         ensure_can(actor, "user.manage")
     return token
+
+
+def team_list_with_counts(*, actor: User) -> QuerySet[Team]:
+    """Teams with `member_count` (active members) and `inactive_count`, for the users page."""
+    ensure_can(actor, "user.manage")
+    return Team.objects.annotate(
+        member_count=Count("members", filter=Q(members__is_active=True)),
+        inactive_count=Count("members", filter=Q(members__is_active=False)),
+    )
+
+
+def token_find_by_prefix(*, prefix: str) -> list[ApiToken]:
+    """Tokens whose shown prefix is `prefix`, newest first. For the CLI, which acts as the installer."""
+    prefix = (prefix or "").strip().rstrip("…").rstrip(".")
+    if not prefix:
+        return []
+    return list(ApiToken.objects.select_related("user").filter(prefix=prefix[:12]))

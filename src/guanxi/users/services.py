@@ -56,8 +56,13 @@ def _clean_user(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _user_snapshot(user: User) -> dict[str, Any]:
-    return {"full_name": user.full_name, "email": user.email, "role": user.role,
-            "team": user.team.name if user.team else None, "is_active": user.is_active}
+    return {
+        "full_name": user.full_name,
+        "email": user.email,
+        "role": user.role,
+        "team": user.team.name if user.team else None,
+        "is_active": user.is_active,
+    }
 
 
 @transaction.atomic
@@ -74,12 +79,16 @@ def user_create(*, actor: User | None, username: str, password: str, **fields: A
     except DjangoValidationError as exc:
         raise ValidationFailed(details={"password": list(exc.messages)}) from exc
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(_("The user name “%(name)s” is taken.") % {"name": username}, details={"username": username})
+        raise Conflict(
+            _("The user name “%(name)s” is taken.") % {"name": username}, details={"username": username}
+        )
     user = User(username=username, **cleaned)
     user.is_staff = user.is_superuser = cleaned.get("role") == User.Role.ADMIN
     user.set_password(password)
     user.save()
-    audit_record(actor=actor, action="user.create", target=user, changes=changes_between({}, _user_snapshot(user)))
+    audit_record(
+        actor=actor, action="user.create", target=user, changes=changes_between({}, _user_snapshot(user))
+    )
     return user
 
 
@@ -87,7 +96,9 @@ def user_create(*, actor: User | None, username: str, password: str, **fields: A
 def user_update(*, actor: User, user: User, **fields: Any) -> User:
     ensure_can(actor, "user.manage")
     cleaned = _clean_user(fields)
-    if user.pk == actor.pk and (cleaned.get("role", user.role) != User.Role.ADMIN or cleaned.get("is_active") is False):
+    if user.pk == actor.pk and (
+        cleaned.get("role", user.role) != User.Role.ADMIN or cleaned.get("is_active") is False
+    ):
         raise PermissionDenied(_("You cannot take away your own administrator role or deactivate yourself."))
     before = _user_snapshot(user)
     for key, value in cleaned.items():
@@ -134,8 +145,9 @@ def team_update(*, actor: User, team: Team, name: str, description: str = "") ->
         raise _errors("name", _("Enter a name of at most 100 characters."))
     if Team.objects.filter(name=name).exclude(pk=team.pk).exists():
         raise Conflict(_("The team “%(name)s” exists already.") % {"name": name}, details={"name": name})
-    changes = changes_between({"name": team.name, "description": team.description},
-                              {"name": name, "description": description})
+    changes = changes_between(
+        {"name": team.name, "description": team.description}, {"name": name, "description": description}
+    )
     team.name, team.description = name, (description or "").strip()[:300]
     team.save()
     if changes:
@@ -173,13 +185,14 @@ def token_authenticate(*, secret: str) -> User | None:
     """The active user behind a bearer token, or None. Marks the token used at most once a minute."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user", "user__team").filter(
-        digest=_digest(secret), revoked_at__isnull=True
-    ).first()
+    token = (
+        ApiToken.objects.select_related("user", "user__team")
+        .filter(digest=_digest(secret), revoked_at__isnull=True)
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
-

@@ -127,13 +127,14 @@ def _custom_value(d: CustomFieldDefinition, value: Any) -> Any:
 
 
 def _custom_error(d: CustomFieldDefinition) -> str:
-    messages = {
+    messages: dict[str, str] = {
         CustomFieldDefinition.Type.NUMBER: _("Enter a number."),
         CustomFieldDefinition.Type.DATE: _("Enter a date as YYYY-MM-DD."),
         CustomFieldDefinition.Type.BOOLEAN: _("Enter yes or no."),
-        CustomFieldDefinition.Type.CHOICE: _("Choose one of: %(choices)s.") % {"choices": ", ".join(map(str, d.choices))},
+        CustomFieldDefinition.Type.CHOICE: _("Choose one of: %(choices)s.")
+        % {"choices": ", ".join(map(str, d.choices))},
     }
-    return str(messages.get(d.type, _("Enter at most 500 characters.")))
+    return messages.get(str(d.type), _("Enter at most 500 characters."))
 
 
 def customer_search_parts(customer: Customer) -> SearchParts:
@@ -141,7 +142,11 @@ def customer_search_parts(customer: Customer) -> SearchParts:
     parts = SearchParts(names=[(customer.name, person)])
     parts.phones = list(customer.phones.values_list("number", flat=True))
     parts.emails = list(customer.emails.values_list("address", flat=True))
-    parts.codes = [c for c in [customer.member_no or "", customer.wechat_id, *map(str, customer.external_ids.values())] if c]
+    parts.codes = [
+        c
+        for c in [customer.member_no or "", customer.wechat_id, *map(str, customer.external_ids.values())]
+        if c
+    ]
     for plate, vin in Asset.objects.filter(customer=customer).values_list("plate", "vin"):
         parts.plates.append(plate)
         parts.codes.append(vin)
@@ -161,7 +166,9 @@ def customer_reindex(customer: Customer) -> None:
     customer.search_text, customer.search_keys = text, keys
 
 
-def timeline_add(*, customer: Customer, kind: str, actor: Any, data: dict[str, Any] | None = None) -> TimelineEntry:
+def timeline_add(
+    *, customer: Customer, kind: str, actor: Any, data: dict[str, Any] | None = None
+) -> TimelineEntry:
     return TimelineEntry.objects.create(
         customer=customer,
         occurred_at=timezone.now(),

@@ -23,7 +23,11 @@ def _clean_tag(name: str, color: str, errors: Errors) -> tuple[str, str]:
     elif len(name) > 50:
         errors.add("name", _("Enter at most %(limit)d characters.") % {"limit": 50})
     color = (color or "#2563eb").strip()
-    if len(color) != 7 or not color.startswith("#") or any(c not in "0123456789abcdefABCDEF" for c in color[1:]):
+    if (
+        len(color) != 7
+        or not color.startswith("#")
+        or any(c not in "0123456789abcdefABCDEF" for c in color[1:])
+    ):
         errors.add("color", _("Enter a colour such as #2563eb."))
     return name, color
 
@@ -37,7 +41,12 @@ def tag_create(*, actor: User, name: str, color: str = "#2563eb") -> Tag:
     if Tag.objects.filter(name=name).exists():
         raise Conflict(_("The tag “%(name)s” exists already.") % {"name": name}, details={"name": name})
     tag = Tag.objects.create(name=name, color=color)
-    audit_record(actor=actor, action="tag.create", target=tag, changes=changes_between({}, {"name": name, "color": color}))
+    audit_record(
+        actor=actor,
+        action="tag.create",
+        target=tag,
+        changes=changes_between({}, {"name": name, "color": color}),
+    )
     return tag
 
 
@@ -99,7 +108,9 @@ def _clean_definition(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
 
 
 @transaction.atomic
-def custom_field_create(*, actor: User, key: str = "", label: str, type: str, **fields: Any) -> CustomFieldDefinition:
+def custom_field_create(
+    *, actor: User, key: str = "", label: str, type: str, **fields: Any
+) -> CustomFieldDefinition:
     """Define a custom customer field. Its key is fixed once made, so stored values keep their meaning."""
     ensure_can(actor, "customfield.manage")
     errors = Errors()
@@ -111,14 +122,23 @@ def custom_field_create(*, actor: User, key: str = "", label: str, type: str, **
         errors.add("choices", _("A choice field needs at least one choice."))
     errors.raise_if_any()
     if CustomFieldDefinition.objects.filter(key=key).exists():
-        raise Conflict(_("A custom field with the key “%(key)s” exists already.") % {"key": key}, details={"key": key})
+        raise Conflict(
+            _("A custom field with the key “%(key)s” exists already.") % {"key": key}, details={"key": key}
+        )
     definition = CustomFieldDefinition.objects.create(key=key, **cleaned)
-    audit_record(actor=actor, action="customfield.create", target=definition, changes=changes_between({}, {"key": key, **cleaned}))
+    audit_record(
+        actor=actor,
+        action="customfield.create",
+        target=definition,
+        changes=changes_between({}, {"key": key, **cleaned}),
+    )
     return definition
 
 
 @transaction.atomic
-def custom_field_update(*, actor: User, definition: CustomFieldDefinition, **fields: Any) -> CustomFieldDefinition:
+def custom_field_update(
+    *, actor: User, definition: CustomFieldDefinition, **fields: Any
+) -> CustomFieldDefinition:
     ensure_can(actor, "customfield.manage")
     errors = Errors()
     cleaned = _clean_definition(fields, errors)

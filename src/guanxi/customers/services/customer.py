@@ -34,7 +34,13 @@ from guanxi.customers.services._common import (
 from guanxi.users.models import Team, User
 
 TEXT_FIELDS = {
-    "name": 200, "wechat_id": 64, "province": 30, "city": 30, "district": 30, "street": 200, "notes": 5000,
+    "name": 200,
+    "wechat_id": 64,
+    "province": 30,
+    "city": 30,
+    "district": 30,
+    "street": 200,
+    "notes": 5000,
 }
 FIELDS = {*TEXT_FIELDS, "kind", "gender", "birthday", "member_no", "external_ids", "source", "stage"}
 
@@ -81,7 +87,9 @@ def _clean_fields(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
         if not isinstance(codes, dict) or not all(isinstance(v, (str, int)) for v in codes.values()):
             errors.add("external_ids", _("Enter codes as system: code pairs."))
         else:
-            cleaned["external_ids"] = {str(k).strip(): str(v).strip() for k, v in codes.items() if str(k).strip()}
+            cleaned["external_ids"] = {
+                str(k).strip(): str(v).strip() for k, v in codes.items() if str(k).strip()
+            }
     return cleaned
 
 
@@ -178,17 +186,26 @@ def customer_create(
     errors.raise_if_any()
     assignment = _owner_team(actor, owner, team, default=True)
     if cleaned.get("member_no") and Customer.objects.filter(member_no=cleaned["member_no"]).exists():
-        raise Conflict(_("Member number %(no)s is already used.") % {"no": cleaned["member_no"]},
-                       details={"member_no": cleaned["member_no"]})
+        raise Conflict(
+            _("Member number %(no)s is already used.") % {"no": cleaned["member_no"]},
+            details={"member_no": cleaned["member_no"]},
+        )
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(**cleaned, **assignment, custom_fields=custom, created_by=actor)
+            customer = Customer.objects.create(
+                **cleaned, **assignment, custom_fields=custom, created_by=actor
+            )
     except IntegrityError as exc:
         raise Conflict(details={"member_no": cleaned.get("member_no")}) from exc
     _replace_phones_emails(customer, numbers, addresses)
     customer.tags.set(tag_objects)
     customer_reindex(customer)
-    audit_record(actor=actor, action="customer.create", target=customer, changes=changes_between({}, _snapshot(customer)))
+    audit_record(
+        actor=actor,
+        action="customer.create",
+        target=customer,
+        changes=changes_between({}, _snapshot(customer)),
+    )
     timeline_add(customer=customer, kind="customer.created", actor=actor)
     return customer
 
@@ -215,7 +232,10 @@ def customer_update(
     custom = None
     if custom_fields is not None:
         definitions = list(CustomFieldDefinition.objects.filter(active=True))
-        custom = {**customer.custom_fields, **clean_custom_fields(custom_fields, definitions, errors, partial=True)}
+        custom = {
+            **customer.custom_fields,
+            **clean_custom_fields(custom_fields, definitions, errors, partial=True),
+        }
         for key, value in custom_fields.items():
             if value in (None, "") and key in custom:
                 del custom[key]
@@ -223,7 +243,9 @@ def customer_update(
     errors.raise_if_any()
     member_no = cleaned.get("member_no")
     if member_no and Customer.objects.filter(member_no=member_no).exclude(pk=customer.pk).exists():
-        raise Conflict(_("Member number %(no)s is already used.") % {"no": member_no}, details={"member_no": member_no})
+        raise Conflict(
+            _("Member number %(no)s is already used.") % {"no": member_no}, details={"member_no": member_no}
+        )
     for key, value in cleaned.items():
         setattr(customer, key, value)
     if custom is not None:
@@ -241,15 +263,19 @@ def customer_update(
 
 
 @transaction.atomic
-def customer_assign(*, actor: User, customers: QuerySet[Customer], owner: User | None, team: Team | None) -> int:
+def customer_assign(
+    *, actor: User, customers: QuerySet[Customer], owner: User | None, team: Team | None
+) -> int:
     """Give customers a new owner and team; `customers` comes from a selector, so it is in scope."""
     ensure_can(actor, "customer.assign")
     if owner is not None and team is None:
         team = owner.team
     count = 0
     for customer in customers.select_for_update(of=("self",)).select_related("owner", "team"):
-        before = {"owner": customer.owner.username if customer.owner else None,
-                  "team": customer.team.name if customer.team else None}
+        before = {
+            "owner": customer.owner.username if customer.owner else None,
+            "team": customer.team.name if customer.team else None,
+        }
         after = {"owner": owner.username if owner else None, "team": team.name if team else None}
         changes = changes_between(before, after)
         if not changes:
@@ -276,11 +302,20 @@ def customer_tag(*, actor: User, customers: QuerySet[Customer], tag: Tag, add: b
     now = timezone.now()
     Customer.objects.filter(pk__in=targets).update(updated_at=now)
     changed = list(Customer.objects.filter(pk__in=targets).only("pk", "name"))
-    audit_record_many(actor=actor, action="customer.tag" if add else "customer.untag", targets=changed,
-                      data={"tag": tag.name})
+    audit_record_many(
+        actor=actor,
+        action="customer.tag" if add else "customer.untag",
+        targets=changed,
+        data={"tag": tag.name},
+    )
     TimelineEntry.objects.bulk_create(
-        TimelineEntry(customer_id=pk, occurred_at=now, kind="customer.tagged" if add else "customer.untagged",
-                      actor=actor, data={"tag": tag.name})
+        TimelineEntry(
+            customer_id=pk,
+            occurred_at=now,
+            kind="customer.tagged" if add else "customer.untagged",
+            actor=actor,
+            data={"tag": tag.name},
+        )
         for pk in targets
     )
     return len(targets)
@@ -292,5 +327,10 @@ def customer_delete(*, actor: User, customer: Customer) -> None:
     ensure_can(actor, "customer.delete")
     customer = _lock(actor, customer)
     snapshot = _snapshot(customer)
-    audit_record(actor=actor, action="customer.delete", target=customer, changes=changes_between(snapshot, dict.fromkeys(snapshot)))
+    audit_record(
+        actor=actor,
+        action="customer.delete",
+        target=customer,
+        changes=changes_between(snapshot, dict.fromkeys(snapshot)),
+    )
     customer.delete()

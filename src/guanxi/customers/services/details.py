@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -78,8 +78,13 @@ def contact_create(*, actor: User, customer: Customer, **fields: Any) -> Contact
         customer.contacts.update(is_primary=False)
     contact = Contact.objects.create(customer=customer, **cleaned)
     customer_reindex(customer)
-    audit_record(actor=actor, action="contact.create", target=contact, changes=changes_between({}, cleaned),
-                 data={"customer": customer.pk})
+    audit_record(
+        actor=actor,
+        action="contact.create",
+        target=contact,
+        changes=changes_between({}, cleaned),
+        data={"customer": customer.pk},
+    )
     timeline_add(customer=customer, kind="contact.added", actor=actor, data={"name": contact.name})
     return contact
 
@@ -101,10 +106,19 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     changes = changes_between(before, cleaned)
     if changes:
         customer_reindex(customer)
-        audit_record(actor=actor, action="contact.update", target=contact, changes=changes,
-                     data={"customer": customer.pk})
-        timeline_add(customer=customer, kind="contact.changed", actor=actor,
-                     data={"name": contact.name, "changes": changes})
+        audit_record(
+            actor=actor,
+            action="contact.update",
+            target=contact,
+            changes=changes,
+            data={"customer": customer.pk},
+        )
+        timeline_add(
+            customer=customer,
+            kind="contact.changed",
+            actor=actor,
+            data={"name": contact.name, "changes": changes},
+        )
     return contact
 
 
@@ -146,7 +160,9 @@ def _clean_asset(fields: dict[str, Any], errors: Errors, *, kind: str) -> dict[s
             except ValueError:
                 errors.add("mileage_km", _("Enter a whole number of kilometres."))
     if "site_stage" in fields:
-        cleaned["site_stage"] = clean_choice(fields["site_stage"], Asset.SiteStage, "site_stage", errors, blank=True)
+        cleaned["site_stage"] = clean_choice(
+            fields["site_stage"], Asset.SiteStage, "site_stage", errors, blank=True
+        )
     if kind == Asset.Kind.VEHICLE and "plate" in cleaned and not cleaned["plate"] and not cleaned.get("vin"):
         errors.add("plate", _("A vehicle needs a licence plate or a VIN."))
     if kind == Asset.Kind.SITE and "address" in cleaned and not cleaned["address"]:
@@ -167,9 +183,16 @@ def asset_create(*, actor: User, customer: Customer, kind: str = Asset.Kind.VEHI
     errors.raise_if_any()
     asset = Asset.objects.create(customer=customer, **cleaned)
     customer_reindex(customer)
-    audit_record(actor=actor, action="asset.create", target=asset, changes=changes_between({}, cleaned),
-                 data={"customer": customer.pk})
-    timeline_add(customer=customer, kind="asset.added", actor=actor, data={"asset": str(asset), "kind": asset.kind})
+    audit_record(
+        actor=actor,
+        action="asset.create",
+        target=asset,
+        changes=changes_between({}, cleaned),
+        data={"customer": customer.pk},
+    )
+    timeline_add(
+        customer=customer, kind="asset.added", actor=actor, data={"asset": str(asset), "kind": asset.kind}
+    )
     return asset
 
 
@@ -188,8 +211,15 @@ def asset_update(*, actor: User, asset: Asset, **fields: Any) -> Asset:
     changes = changes_between(before, cleaned)
     if changes:
         customer_reindex(customer)
-        audit_record(actor=actor, action="asset.update", target=asset, changes=changes, data={"customer": customer.pk})
-        timeline_add(customer=customer, kind="asset.changed", actor=actor, data={"asset": str(asset), "changes": changes})
+        audit_record(
+            actor=actor, action="asset.update", target=asset, changes=changes, data={"customer": customer.pk}
+        )
+        timeline_add(
+            customer=customer,
+            kind="asset.changed",
+            actor=actor,
+            data={"asset": str(asset), "changes": changes},
+        )
     return asset
 
 
@@ -226,14 +256,20 @@ def consent_record(
     when = recorded_at or timezone.now()
     if timezone.is_naive(when):
         when = timezone.make_aware(when)
-    if when > timezone.now() + timezone.timedelta(minutes=5):
+    if when > timezone.now() + timedelta(minutes=5):
         errors.add("recorded_at", _("Consent cannot be recorded in the future."))
     if len(note) > 300:
         errors.add("note", _("Enter at most %(limit)d characters.") % {"limit": 300})
     errors.raise_if_any()
     consent = Consent.objects.create(
-        customer=customer, purpose=purpose, channel=channel, granted=bool(granted), method=method,
-        recorded_at=when, recorded_by=actor, note=note.strip(),
+        customer=customer,
+        purpose=purpose,
+        channel=channel,
+        granted=bool(granted),
+        method=method,
+        recorded_at=when,
+        recorded_by=actor,
+        note=note.strip(),
     )
     data = {"purpose": purpose, "channel": channel, "granted": consent.granted, "method": method}
     audit_record(actor=actor, action="consent.record", target=customer, data=data)
