@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import APIKeyCookie, HttpBearer
 
 from guanxi.audit.api import router as audit_router
 from guanxi.core.errors import DomainError
@@ -23,6 +24,21 @@ class BearerToken(HttpBearer):
         return token_authenticate(secret=token)
 
 
+class Session(APIKeyCookie):
+    """The browser session; CSRF is checked on unsafe methods, and only for a signed-in session, so an
+    anonymous request gets 401 rather than a CSRF 403."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return request.user if request.user.is_authenticated else None
+
+
 api = NinjaAPI(
     title="Guanxi API",
     version="1",
@@ -31,7 +47,7 @@ api = NinjaAPI(
         "profile page or with `guanxi token create <username>`) or a browser session. Errors are JSON "
         "`{code, message, details}`."
     ),
-    auth=[BearerToken(), django_auth],
+    auth=[BearerToken(), Session()],
     urls_namespace="api",
 )
 

@@ -1,0 +1,164 @@
+"""Every route × every role × own / team / other-team record, generated from the URL configuration.
+
+A new page without an access rule (`@requires(...)` or `@public`) fails `test_every_route_declares_access`;
+a new API operation that answers without authentication fails `test_every_api_operation_needs_auth`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from guanxi.core.permissions import ROLES, can
+from guanxi.customers import services as customer_services
+from guanxi.users.models import Team, User
+from guanxi.users.services import token_create
+
+# Framework routes whose access Django itself decides.
+FRAMEWORK = {"set_language": "public"}
+OBJECT_KINDS = ("customer", "contact", "asset", "tag", "customfield", "user", "team", "token")
+
+
+def iter_routes(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for item in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(item, URLResolver):
+            if str(item.pattern).startswith("api/"):
+                continue  # the API has its own matrix below
+            yield from iter_routes(item.url_patterns, prefix + str(item.pattern))
+        else:
+            yield prefix + str(item.pattern), item
+
+
+WEB_ROUTES = sorted(iter_routes(), key=lambda r: r[0])
+
+
+def access_of(pattern: URLPattern) -> str | None:
+    return FRAMEWORK.get(pattern.name or "") or getattr(pattern.callback, "guanxi_access", None)
+
+
+def test_every_route_declares_access() -> None:
+    missing = [route for route, pattern in WEB_ROUTES if access_of(pattern) is None]
+    assert not missing, f"routes without @requires(...) or @public: {missing}"
+
+
+@pytest.fixture
+def world(db: Any, team_a: Team, team_b: Team) -> dict[str, Any]:
+    """Users of each role in team A; for each role, its own records, a team-mate's and another team's."""
+    admin = User.objects.create(username="root", role="admin", team=team_a)
+    mate = User.objects.create(username="mate", role="sales", team=team_a)
+    stranger = User.objects.create(username="stranger", role="sales", team=team_b)
+    users = {role: User.objects.create(username=f"u_{role}", role=role, team=team_a) for role in ROLES}
+    for user in [admin, mate, stranger, *users.values()]:
+        user.set_password("x-Pass-1234!")
+        user.save()
+    tag = customer_services.tag_create(actor=admin, name="VIP")
+    field = customer_services.custom_field_create(actor=admin, key="fleet", label="车队规模", type="number")
+
+    def records(owner: User) -> dict[str, Any]:
+        company = customer_services.customer_create(
+            actor=admin, name=f"{owner.username}建材有限公司", kind="company", owner=owner, team=owner.team
+        )
+        contact = customer_services.contact_create(actor=admin, customer=company, name="王经理", phone="13800138000")
+        asset = customer_services.asset_create(actor=admin, customer=company, kind="site", address="深圳市南山区1号")
+        return {"customer": company, "contact": contact, "asset": asset}
+
+    return {
+        "admin": admin,
+        "users": users,
+        "records": {role: records(user) for role, user in users.items()},
+        "team": records(mate),
+        "other": records(stranger),
+        "tag": tag,
+        "customfield": field,
+        "team_obj": team_a,
+        "stranger": stranger,
+    }
+
+
+def kind_of(route_name: str, kwarg: str) -> str:
+    base = re.sub(r"(_id|_pk)$", "", kwarg)
+    if base != "pk":
+        return base
+    return next((k for k in OBJECT_KINDS if route_name.startswith(k)), "customer")
+
+
+def fill(route: str, pattern: URLPattern, actor: User, where: str, world: dict[str, Any]) -> tuple[str, str]:
+    """The URL with its arguments filled for `where` in own/team/other; returns (url, kind of object)."""
+    kinds = ""
+    url = "/" + route
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal kinds
+        kind = kind_of(pattern.name or "", match.group(2))
+        kinds = kind
+        if kind in ("customer", "contact", "asset"):
+            source = {"own": world["records"][actor.role], "team": world["team"], "other": world["other"]}[where]
+            return str(source[kind].pk)
+        if kind == "user":
+            return str(world["stranger"].pk)
+        if kind == "team":
+            return str(world["team_obj"].pk)
+        if kind == "token":
+            token, _secret = token_create(actor=actor, user=actor, name="matrix")
+            return str(token.pk)
+        return str(world[kind].pk)
+
+    url = re.sub(r"<(?:(\w+):)?(\w+)>", replace, url)
+    return url, kinds
+
+
+def visible(role: str, where: str) -> bool:
+    scope = ROLES[role]["scope"]
+    return where == "own" or scope == "all" or (scope == "team" and where == "team")
+
+
+@pytest.mark.parametrize("route,pattern", WEB_ROUTES, ids=[r for r, _ in WEB_ROUTES])
+def test_route_by_role_and_scope(route: str, pattern: URLPattern, world: dict[str, Any]) -> None:
+    access = access_of(pattern)
+    if access == "public" or "<" not in route and access is None:
+        return
+    for role, user in world["users"].items():
+        client = Client()
+        client.force_login(user)
+        for where in ("own", "team", "other"):
+            url, kind = fill(route, pattern, user, where, world)
+            response = client.get(url)
+            method = "GET"
+            if response.status_code == 405:
+                method = "POST"
+                response = client.post(url, {})
+            status = response.status_code
+            label = f"{method} {url} as {role} ({where})"
+            if access not in ("signed-in", None) and not can(user, access):
+                assert status == 403, label
+            elif kind in ("customer", "contact", "asset") and not visible(role, where):
+                assert status == 404, label
+            else:
+                assert status not in (403, 404) and status < 500, f"{label}: {status}"
+            if kind not in ("customer", "contact", "asset"):
+                break  # the record does not depend on scope
+    anonymous = Client().get(fill(route, pattern, world["admin"], "own", world)[0])
+    assert anonymous.status_code in (302, 405), f"anonymous {route}: {anonymous.status_code}"
+    if anonymous.status_code == 302:
+        assert "/login/" in anonymous["Location"]
+
+
+def test_every_api_operation_needs_auth(db: Any, admin: User) -> None:
+    client = Client()
+    client.force_login(admin)
+    schema = client.get("/api/v1/openapi.json").json()
+    anonymous = Client()
+    checked = 0
+    for path, operations in schema["paths"].items():
+        url = re.sub(r"\{\w+\}", "1", path)
+        for method in operations:
+            response = anonymous.generic(method.upper(), url, "{}", content_type="application/json")
+            assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code}"
+            assert response.json()["code"] == "not_authenticated"
+            checked += 1
+    assert checked >= 25
