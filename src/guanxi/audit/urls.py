@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from guanxi.audit import views
+
+urlpatterns = [
+    path("", views.audit_list, name="audit-list"),
+]

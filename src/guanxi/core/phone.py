@@ -37,7 +37,7 @@ def phone_display(e164: str) -> str:
     region = phonenumbers.region_code_for_number(number)
     if region == settings.GUANXI_PHONE_REGION:
         national = str(number.national_number)
-        if len(national) == 11:  # a CN mobile reads 138 0013 8000
+        if len(national) == 11 and national.startswith("1"):  # a CN mobile reads 138 0013 8000
             return f"{national[:3]} {national[3:7]} {national[7:]}"
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from guanxi.core import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+]

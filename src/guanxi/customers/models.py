@@ -125,7 +125,12 @@ class Customer(Masked, models.Model):
         related_name="owned_customers",
     )
     team = models.ForeignKey(
-        "users.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -326,7 +331,11 @@ class Consent(models.Model):
     method = models.CharField(_("how"), max_length=10, choices=Method.choices)
     recorded_at = models.DateTimeField(_("when"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Count, Prefetch, QuerySet, Value
+from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet, Subquery, Value
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import NotFound
@@ -141,10 +142,17 @@ def contact_list(*, actor: User, customer: Customer) -> QuerySet[Contact]:
 def customer_timeline(
     *, actor: User, customer: Customer, limit: int = 50, before_id: int | None = None
 ) -> list[TimelineEntry]:
-    """The newest `limit` entries of a customer's timeline (one query, whatever the history's length)."""
+    """The newest `limit` entries of a customer's timeline (one query, whatever the history's length).
+
+    `before_id` pages on: the entries after that one in the timeline's order (time, then id), so entries
+    written with a time earlier than their id suggests (imported orders) are neither skipped nor repeated.
+    """
     entries = TimelineEntry.objects.filter(customer=customer).select_related("actor")
     if before_id:
-        entries = entries.filter(id__lt=before_id)
+        before = TimelineEntry.objects.filter(customer=customer, pk=before_id).values("occurred_at")
+        entries = entries.filter(
+            Q(occurred_at__lt=Subquery(before)) | Q(occurred_at=Subquery(before), id__lt=before_id)
+        )
     return list(entries.order_by("-occurred_at", "-id")[:limit])
 
 
@@ -215,3 +223,30 @@ def tag_list_with_counts(*, actor: User) -> QuerySet[Tag]:
     ensure_can(actor, "tag.manage")
     in_scope = scope_q(actor, owner="customers__owner", team="customers__team")
     return Tag.objects.annotate(customer_count=Count("customers", filter=in_scope, distinct=True))
+
+
+def customer_stage_counts(*, actor: User) -> dict[str, int]:
+    """How many customers in the actor's scope are at each lifecycle stage (every stage, zeros included).
+
+    One GROUP BY that the (stage, id) index answers; their sum is the number of customers in scope.
+    """
+    counts = dict.fromkeys(Customer.Stage.values, 0)
+    rows = customer_scope(actor=actor).order_by().values_list("stage").annotate(n=Count("id"))
+    for stage, n in rows:
+        counts[stage] = n
+    return counts
+
+
+def customer_new_count(*, actor: User, since: datetime) -> int:
+    """How many customers in the actor's scope were created at or after `since`.
+
+    created_at has no index, but ids grow with it: walk the primary key back from the newest row to the
+    last one created before `since`, then count the id range above it. Both read only the new rows.
+    """
+    last_before = (
+        Customer.objects.filter(created_at__lt=since).order_by("-id").values_list("id", flat=True).first()
+    )
+    customers = customer_scope(actor=actor)
+    if last_before is not None:
+        customers = customers.filter(id__gt=last_before)
+    return customers.count()

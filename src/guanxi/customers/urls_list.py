@@ -1,3 +1,11 @@
 from django.urls import path
 
-urlpatterns: list = []
+from guanxi.customers import views
+
+urlpatterns = [
+    path("", views.customer_list, name="customer-list"),
+    path("bulk", views.customer_bulk, name="customer-bulk"),
+    path("suggest", views.search_suggest, name="search-suggest"),
+    path("new", views.customer_create, name="customer-create"),
+    path("<int:pk>/edit", views.customer_edit, name="customer-edit"),
+]

@@ -1,0 +1,364 @@
+"""The customer 360 page and what is edited on it: notes, consent, contacts, assets.
+
+Each action is a POST through a service. With htmx it answers with the re-rendered section (and the
+`timeline-changed` event, on which the timeline reloads itself); without, it redirects back to the page,
+or shows the whole page with the form and its errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi.core.errors import ValidationFailed
+from guanxi.core.http import AuthedRequest
+from guanxi.core.masking import mask_email, mask_text
+from guanxi.core.phone import phone_display, phone_mask
+from guanxi.core.web import apply_errors, requires
+from guanxi.customers import selectors, services
+from guanxi.customers.forms_detail import AssetForm, ConsentForm, ContactForm, NoteForm
+from guanxi.customers.models import Asset, Contact, Customer
+
+TEMPLATE = "customers/detail.html"
+TIMELINE_PAGE = 50
+SECTIONS = ("profile", "contacts", "assets", "consent", "note-form", "timeline")
+TIMELINE_EVENT = "timeline-changed"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_htmx(request: AuthedRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _timeline_context(request: AuthedRequest, customer: Customer, before_id: int | None) -> dict[str, Any]:
+    # One entry more than shown tells whether older ones exist, without counting them.
+    entries = selectors.customer_timeline(
+        actor=request.user, customer=customer, limit=TIMELINE_PAGE + 1, before_id=before_id
+    )
+    shown = entries[:TIMELINE_PAGE]
+    return {
+        "timeline": shown,
+        "timeline_before_id": before_id,
+        "timeline_more_id": shown[-1].pk if len(entries) > TIMELINE_PAGE else None,
+    }
+
+
+def _consent_matrix(request: AuthedRequest, customer: Customer) -> dict[str, Any]:
+    """selectors.consent_current's rows as a table: one row per purpose, one column per channel."""
+    rows: list[dict[str, Any]] = []
+    channels: list[str] = []
+    for cell in selectors.consent_current(actor=request.user, customer=customer):
+        if not rows or rows[-1]["purpose"] != cell["purpose"]:
+            rows.append({"purpose": cell["purpose"], "label": cell["purpose_label"], "cells": []})
+        rows[-1]["cells"].append(cell)
+        if len(rows) == 1:
+            channels.append(cell["channel_label"])
+    recorded = any(cell["record"] for row in rows for cell in row["cells"])
+    return {"consent_rows": rows, "consent_channels": channels, "consent_any": recorded}
+
+
+def _context(
+    request: AuthedRequest,
+    customer: Customer,
+    *,
+    sections: tuple[str, ...] = SECTIONS,
+    before_id: int | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """What the page (or the sections named) shows; `overrides` carry bound forms and edit states."""
+    context: dict[str, Any] = {"customer": customer, "nav": "customers"}
+    if "profile" in sections or "timeline" in sections:
+        definitions = list(selectors.custom_field_list(actor=request.user, include_inactive=True))
+        values = customer.custom_fields or {}
+        context["custom_fields"] = {d.key: d for d in definitions}
+        context["custom_rows"] = [(d, values[d.key]) for d in definitions if d.active and d.key in values]
+    if "timeline" in sections:
+        context.update(_timeline_context(request, customer, before_id))
+    if "consent" in sections:
+        context.update(_consent_matrix(request, customer))
+        context["consent_form"] = ConsentForm()
+    if "note-form" in sections:
+        context["note_form"] = NoteForm()
+    if "contacts" in sections:
+        context["contact_form"] = ContactForm()
+    if "assets" in sections:
+        context["asset_form"] = AssetForm()
+    context.update(overrides)
+    return context
+
+
+def _section(
+    request: AuthedRequest, customer: Customer, section: str, *, status: int = 200, **overrides: Any
+) -> HttpResponse:
+    context = _context(request, customer, sections=(section,), **overrides)
+    return render(request, f"{TEMPLATE}#{section}", context, status=status)
+
+
+def _page(request: AuthedRequest, customer: Customer, *, status: int = 200, **overrides: Any) -> HttpResponse:
+    return render(request, TEMPLATE, _context(request, customer, **overrides), status=status)
+
+
+def _done(request: AuthedRequest, customer_id: int, section: str, message: str) -> HttpResponse:
+    """After a successful action: the fresh section for htmx, else back to the page with a message."""
+    if _is_htmx(request):
+        customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+        response = _section(request, customer, section)
+        response["HX-Trigger"] = TIMELINE_EVENT
+        return response
+    messages.success(request, message)
+    return redirect(reverse("customer-detail", args=[customer_id]) + f"#{section}")
+
+
+def _invalid(request: AuthedRequest, customer: Customer, section: str, **overrides: Any) -> HttpResponse:
+    """The form again with its errors: in its section for htmx, on the whole page otherwise."""
+    if _is_htmx(request):
+        return _section(request, customer, section, **overrides)
+    return _page(request, customer, status=422, **overrides)
+
+
+def _submit(form: Form, action: Any) -> bool:
+    """Run `action` when the form parses; a service's validation errors land on the form's fields."""
+    if not form.is_valid():
+        return False
+    try:
+        action()
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return False
+    return True
+
+
+def _confirm(request: AuthedRequest, **context: str) -> HttpResponse:
+    """A page that asks before a deletion, for browsers without JavaScript."""
+    return render(request, "customers/detail_confirm.html", {"nav": "customers", **context})
+
+
+# ---------------------------------------------------------------------------------------------------
+# The page
+
+
+@requires("customer.view")
+def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    section = request.GET.get("section", "")
+    if _is_htmx(request) and section in SECTIONS:
+        return _section(request, customer, section)
+    return _page(request, customer, before_id=_int(request.GET.get("before_id")))
+
+
+@requires("customer.view")
+def customer_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The timeline card, or with `before_id` the next older entries (for "Load older")."""
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    before_id = _int(request.GET.get("before_id"))
+    if not _is_htmx(request):
+        query = f"?before_id={before_id}" if before_id else ""
+        return redirect(reverse("customer-detail", args=[pk]) + query + "#timeline")
+    context = _context(request, customer, sections=("timeline",), before_id=before_id)
+    partial = "timeline-entries" if before_id else "timeline"
+    return render(request, f"{TEMPLATE}#{partial}", context)
+
+
+@requires("customer.delete")
+def customer_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST deletes and goes back to the customer list."""
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            title=_("Delete the customer “%(name)s”?") % {"name": customer.name},
+            message=_(
+                "Its phones, emails, contacts, assets, consent records and timeline are deleted with it. "
+                "This cannot be undone; the audit log keeps a copy of the data."
+            ),
+            button=_("Delete"),
+            action=reverse("customer-delete", args=[pk]),
+            cancel=reverse("customer-detail", args=[pk]),
+        )
+    services.customer_delete(actor=request.user, customer=customer)
+    messages.success(request, _("Customer “%(name)s” deleted.") % {"name": customer.name})
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("customer-list")
+        return response
+    return redirect("customer-list")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notes and consent
+
+
+@requires("customer.note")
+@require_POST
+def note_add(request: AuthedRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    form = NoteForm(request.POST)
+    if _submit(form, lambda: services.note_add(actor=request.user, customer=customer, **form.cleaned_data)):
+        return _done(request, pk, "note-form", _("Note added."))
+    return _invalid(request, customer, "note-form", note_form=form)
+
+
+@requires("consent.change")
+@require_POST
+def consent_add(request: AuthedRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    form = ConsentForm(request.POST)
+    if _submit(
+        form, lambda: services.consent_record(actor=request.user, customer=customer, **form.service_kwargs())
+    ):
+        return _done(request, pk, "consent", _("Consent recorded."))
+    return _invalid(request, customer, "consent", consent_form=form, consent_open=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Contacts (of company customers)
+
+# Personal data a reader without clear access sees masked: sent back unchanged, it is left as stored.
+CONTACT_MASKED = {
+    "phone": lambda contact: phone_mask(contact.phone) if contact.phone else "",
+    "email": lambda contact: mask_email(contact.email) if contact.email else "",
+    "wechat_id": lambda contact: mask_text(contact.wechat_id),
+}
+
+
+def _contact_initial(contact: Contact) -> dict[str, Any]:
+    initial = {name: getattr(contact, name) for name in ContactForm.base_fields}
+    if contact.clear:
+        initial["phone"] = phone_display(contact.phone) if contact.phone else ""
+    else:
+        initial.update({name: masked(contact) for name, masked in CONTACT_MASKED.items()})
+    return initial
+
+
+def _contact_fields(contact: Contact, cleaned: dict[str, Any]) -> dict[str, Any]:
+    if contact.clear:
+        return dict(cleaned)
+    return {
+        name: value
+        for name, value in cleaned.items()
+        if not (name in CONTACT_MASKED and value == CONTACT_MASKED[name](contact))
+    }
+
+
+@requires("customer.change")
+@require_POST
+def contact_add(request: AuthedRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    form = ContactForm(request.POST)
+    if _submit(
+        form, lambda: services.contact_create(actor=request.user, customer=customer, **form.cleaned_data)
+    ):
+        return _done(request, pk, "contacts", _("Contact added."))
+    return _invalid(request, customer, "contacts", contact_form=form, contact_open=True)
+
+
+@requires("customer.change")
+def contact_edit(request: AuthedRequest, contact_id: int) -> HttpResponse:
+    """GET shows the contact as a form in its row; POST saves it."""
+    contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+    customer = selectors.customer_get(actor=request.user, customer_id=contact.customer_id)
+    if request.method == "POST":
+        form = ContactForm(request.POST, auto_id=f"contact-{contact.pk}-%s")
+        if _submit(
+            form,
+            lambda: services.contact_update(
+                actor=request.user, contact=contact, **_contact_fields(contact, form.cleaned_data)
+            ),
+        ):
+            return _done(request, customer.pk, "contacts", _("Contact saved."))
+        return _invalid(request, customer, "contacts", contact_edit_id=contact.pk, contact_edit_form=form)
+    form = ContactForm(initial=_contact_initial(contact), auto_id=f"contact-{contact.pk}-%s")
+    if _is_htmx(request):
+        return _section(request, customer, "contacts", contact_edit_id=contact.pk, contact_edit_form=form)
+    return _page(request, customer, contact_edit_id=contact.pk, contact_edit_form=form)
+
+
+@requires("customer.change")
+def contact_delete(request: AuthedRequest, contact_id: int) -> HttpResponse:
+    """POST removes the contact; GET asks first (the page asks in the browser, with htmx)."""
+    contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            title=_("Remove the contact “%(name)s”?") % {"name": contact.name},
+            message=_("The customer's timeline keeps a note that the contact was removed."),
+            button=_("Remove"),
+            action=reverse("contact-delete", args=[contact.pk]),
+            cancel=reverse("customer-detail", args=[contact.customer_id]) + "#contacts",
+        )
+    services.contact_delete(actor=request.user, contact=contact)
+    return _done(request, contact.customer_id, "contacts", _("Contact removed."))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Assets (vehicles, building sites)
+
+
+def _asset_initial(asset: Asset) -> dict[str, Any]:
+    return {name: getattr(asset, name) for name in AssetForm.base_fields}
+
+
+@requires("customer.change")
+@require_POST
+def asset_add(request: AuthedRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    form = AssetForm(request.POST)
+    if _submit(
+        form,
+        lambda: services.asset_create(
+            actor=request.user, customer=customer, **form.service_kwargs(creating=True)
+        ),
+    ):
+        return _done(request, pk, "assets", _("Asset added."))
+    return _invalid(request, customer, "assets", asset_form=form, asset_open=True)
+
+
+@requires("customer.change")
+def asset_edit(request: AuthedRequest, asset_id: int) -> HttpResponse:
+    """GET shows the asset as a form in its row; POST saves it."""
+    asset = selectors.asset_get(actor=request.user, asset_id=asset_id)
+    customer = selectors.customer_get(actor=request.user, customer_id=asset.customer_id)
+    if request.method == "POST":
+        form = AssetForm(request.POST, auto_id=f"asset-{asset.pk}-%s")
+        if _submit(
+            form,
+            lambda: services.asset_update(
+                actor=request.user, asset=asset, **form.service_kwargs(creating=False)
+            ),
+        ):
+            return _done(request, customer.pk, "assets", _("Asset saved."))
+        return _invalid(request, customer, "assets", asset_edit_id=asset.pk, asset_edit_form=form)
+    form = AssetForm(initial=_asset_initial(asset), auto_id=f"asset-{asset.pk}-%s")
+    if _is_htmx(request):
+        return _section(request, customer, "assets", asset_edit_id=asset.pk, asset_edit_form=form)
+    return _page(request, customer, asset_edit_id=asset.pk, asset_edit_form=form)
+
+
+@requires("customer.change")
+def asset_delete(request: AuthedRequest, asset_id: int) -> HttpResponse:
+    """POST removes the asset; GET asks first (the page asks in the browser, with htmx)."""
+    asset = selectors.asset_get(actor=request.user, asset_id=asset_id)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            title=_("Remove the asset “%(name)s”?") % {"name": asset},
+            message=_("The customer's timeline keeps a note that the asset was removed."),
+            button=_("Remove"),
+            action=reverse("asset-delete", args=[asset.pk]),
+            cancel=reverse("customer-detail", args=[asset.customer_id]) + "#assets",
+        )
+    services.asset_delete(actor=request.user, asset=asset)
+    return _done(request, asset.customer_id, "assets", _("Asset removed."))
