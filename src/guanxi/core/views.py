@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 RECENT = 8
 
 
+@public
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the app and its database answer; 503 when the database does not."""

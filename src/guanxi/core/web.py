@@ -66,7 +66,9 @@ def apply_errors(form: Form, exc: DomainError) -> None:
     placed = False
     for field, messages in details.items():
         name = field if field in form.fields else field.replace("custom_fields.", "cf_")
-        for message in messages if isinstance(messages, list) else [messages]:
+        if not isinstance(messages, list):  # a Conflict names the clashing value, not a message
+            messages = [exc.message]
+        for message in messages:
             if name in form.fields:
                 form.add_error(name, str(message))
                 placed = True
