@@ -41,6 +41,9 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--postgres-url", default=os.environ.get("GUANXI_BENCH_POSTGRES", DEFAULT_PG))
     parser.add_argument("--data-dir", default=str(RESULTS), help="Where the SQLite files go.")
+    parser.add_argument(
+        "--only", choices=["search", "pages"], default=None, help="Measure only search or only the pages."
+    )
     parser.add_argument("--worker", nargs=2, metavar=("DATABASE", "SIZE"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -107,7 +110,18 @@ def _pg_url(url: str, name: str) -> str:
 
 
 def render(rows: list[dict[str, Any]], notes: list[str], args: argparse.Namespace) -> str:
-    header = ("database", "customers", "measure", "p50 ms", "p95 ms", "queries", "n", "goal (p95) / note")
+    header = (
+        "database",
+        "customers",
+        "measure",
+        "p50 ms",
+        "p95 ms",
+        "SQL p50",
+        "SQL p95",
+        "queries",
+        "n",
+        "goal (p95) / note",
+    )
     lines = [header]
     for row in rows:
         lines.append(
@@ -117,13 +131,15 @@ def render(rows: list[dict[str, Any]], notes: list[str], args: argparse.Namespac
                 row["measure"],
                 _ms(row.get("p50")),
                 _ms(row.get("p95")),
+                _ms(row.get("sql50")),
+                _ms(row.get("sql95")),
                 str(row.get("queries", "")),
                 str(row.get("n", "")),
                 row.get("goal", ""),
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    right = {3, 4, 5, 6}
+    right = {3, 4, 5, 6, 7, 8}
     out = [
         "  ".join(
             cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(line)
@@ -243,10 +259,16 @@ class Bench:
         sales = User.objects.filter(role=User.Role.SALES, team__name="华南一组").order_by("id").first()
         if sales is None:
             raise SystemExit("No sales user in 华南一组: the demo organisation is missing.")
+        if self.args.only != "pages":
+            self.measure_search(admin, sales, Client, token_create)
+        if self.args.only != "search":
+            self.measure_pages(admin, Client)
+
+    def measure_search(self, admin: Any, sales: Any, client_class: Any, token_create: Any) -> None:
         queries = self.queries()
         for user, label in ((admin, "admin"), (sales, f"sales {sales.username}")):
             _token, secret = token_create(actor=user, user=user, name="bench")
-            api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+            api = client_class(HTTP_AUTHORIZATION=f"Bearer {secret}")
             for kind, values in queries.items():
                 self.measure(
                     f"API search {kind}, {label}",
@@ -254,7 +276,6 @@ class Bench:
                     values,
                     goal="search",
                 )
-        self.measure_pages(admin, Client)
 
     def queries(self) -> dict[str, list[str]]:
         """Search terms taken from real generated customers (people with a phone)."""
@@ -310,12 +331,23 @@ class Bench:
 
         for value in values[:5]:  # warm the caches and the connection
             request(value)
-        times, counts, statuses = [], [], set()
+        times, sql_times, counts, statuses = [], [], [], set()
+        spent = [0.0]
+
+        def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                spent[0] += time.perf_counter() - began
+
         for value in values:
-            with CaptureQueriesContext(connection) as captured:
+            spent[0] = 0.0
+            with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timed):
                 began = time.perf_counter()
                 response = request(value)
                 times.append((time.perf_counter() - began) * 1000)
+            sql_times.append(spent[0] * 1000)
             counts.append(len(captured.captured_queries))
             statuses.add(response.status_code)
         if statuses != {200}:
@@ -329,12 +361,17 @@ class Bench:
                 measure,
                 p50=statistics.median(times),
                 p95=p95,
+                sql50=statistics.median(sql_times),
+                sql95=_percentile(sql_times, 0.95),
                 queries=spread,
                 n=len(times),
                 goal=verdict,
             )
         )
-        self.log(f"{measure}: p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, {spread} queries")
+        self.log(
+            f"{measure}: p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
+            f"SQL p50 {statistics.median(sql_times):.1f} ms, {spread} queries"
+        )
 
     def measure_pages(self, admin: Any, client_class: Any) -> None:
         from django.urls import NoReverseMatch, reverse

@@ -53,7 +53,7 @@ class AuditPage(Schema):
 @router.get("", response=AuditPage, summary="Audit events, newest first (administrators)")
 def audit_list(request: ApiRequest, filters: Query[AuditFilters]) -> dict[str, Any]:
     limit = max(1, min(filters.limit, settings.GUANXI_API_MAX_LIMIT))
-    offset = max(0, filters.offset)
+    offset = max(0, min(filters.offset, 1_000_000_000))
     events = selectors.audit_list(
         actor=request.auth,
         action=filters.action,

@@ -29,6 +29,7 @@ from guanxi.core.pinyin import name_pinyin
 _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _PHONEISH = re.compile(r"^[\d\s+\-()（）]+$")
+_PLATEISH = re.compile(r"^[\u4e00-\u9fa5]?[A-Za-z][\s\-·•]?[A-Za-z0-9]{4,6}$")
 SEPARATOR = "|"
 
 M = TypeVar("M", bound=Model)
@@ -46,9 +47,11 @@ def normalize_plate(plate: str) -> str:
 
 def normalize_query(q: str) -> str:
     """A query as it is matched: a phone-like query keeps only its digits."""
-    q = unicodedata.normalize("NFKC", q or "").strip()
+    q = unicodedata.normalize("NFKC", q or "").replace("\x00", "").replace("·", "").replace("•", "").strip()
     if _PHONEISH.match(q) and sum(ch.isdigit() for ch in q) >= 3:
         return re.sub(r"\D", "", q)
+    if _PLATEISH.match(q):  # 粤B-12345 as painted → 粤b12345
+        return normalize_plate(q).lower()
     return normalize(q)
 
 
@@ -80,7 +83,10 @@ def search_document(parts: SearchParts) -> tuple[str, str]:
         word = _NON_WORD.sub("", plain).replace("_", "")
         keys |= _pieces(word[:24], (1, 2)) | _pieces(initials, (1, 2)) | _pieces(full[:24], (2,))
     for e164 in parts.phones:
-        values += [phone_national_digits(e164), e164.lstrip("+")]
+        national = phone_national_digits(e164)
+        values += [national, e164.lstrip("+")]
+        if e164.startswith("+86") and not national.startswith("1"):
+            values.append("0" + national)  # a landline as written at home: 021 6234 5678
     values += [normalize(e) for e in parts.emails]
     values += [normalize_plate(p).lower() for p in parts.plates]
     values += [normalize(c) for c in parts.codes]

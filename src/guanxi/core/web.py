@@ -78,7 +78,7 @@ def apply_errors(form: Form, exc: DomainError) -> None:
 
 @dataclass
 class PageSlice:
-    """One page of a list, not counting the whole list: at a million rows the count costs more than the page."""
+    """One page of a list, not counting it all: at a million rows a count costs more than the page."""
 
     items: list[Any]
     number: int

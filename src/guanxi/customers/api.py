@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from ninja import Query, Router, Schema
 
 from guanxi.core.http import ApiRequest
@@ -36,6 +37,7 @@ from guanxi.customers.schemas import (
 from guanxi.users import selectors as user_selectors
 
 router = Router(tags=["customers"])
+MAX_OFFSET = 1_000_000_000
 
 
 class CustomerFilters(Schema):
@@ -63,7 +65,7 @@ def customer_list(request: ApiRequest, filters: Query[CustomerFilters]) -> dict[
     """`q` finds by name, pinyin, initials, 4+ phone digits, email, plate or company name.
     Filter by custom fields with `cf_<key>=<value>`."""
     limit = max(1, min(filters.limit, settings.GUANXI_API_MAX_LIMIT))
-    offset = max(0, filters.offset)
+    offset = max(0, min(filters.offset, MAX_OFFSET))
     custom = {key[3:]: value for key, value in request.GET.items() if key.startswith("cf_")}
     options = filters.model_dump(exclude={"limit", "offset"})
     customers = selectors.customer_list(actor=request.auth, custom=custom, **options)
@@ -94,6 +96,14 @@ def customer_update(request: ApiRequest, customer_id: int, payload: CustomerPatc
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     data = payload.model_dump(exclude_unset=True)
     owner_id, team_id = data.pop("owner_id", None), data.pop("team_id", None)
+    with transaction.atomic():  # the field changes and the assignment stand or fall together
+        _customer_patch(request, customer, data, owner_id, team_id)
+    return selectors.customer_get(actor=request.auth, customer_id=customer_id)
+
+
+def _customer_patch(
+    request: ApiRequest, customer: Any, data: dict[str, Any], owner_id: int | None, team_id: int | None
+) -> None:
     if data:
         services.customer_update(actor=request.auth, customer=customer, **data)
     if owner_id is not None or team_id is not None:
@@ -102,7 +112,6 @@ def customer_update(request: ApiRequest, customer_id: int, payload: CustomerPatc
             customers=selectors.customer_scope(actor=request.auth).filter(pk=customer.pk),
             **_assignment(request.auth, owner_id, team_id),
         )
-    return selectors.customer_get(actor=request.auth, customer_id=customer_id)
 
 
 @router.delete("/customers/{customer_id}", response={204: None}, summary="Delete a customer")

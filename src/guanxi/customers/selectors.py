@@ -88,12 +88,35 @@ def customer_list(
         filters["city"] = city
     if kind:
         filters["kind"] = kind
-    for key, value in (custom or {}).items():
-        if value not in (None, ""):
-            filters[f"custom_fields__{key}"] = value
+    if custom:
+        definitions = {
+            d.key: d for d in CustomFieldDefinition.objects.filter(active=True, key__in=list(custom))
+        }
+        for key, value in custom.items():
+            if value in (None, ""):
+                continue
+            if key not in definitions:  # only defined keys, so a parameter never becomes an ORM lookup
+                return Customer.objects.none()
+            filters[f"custom_fields__{key}"] = _custom_filter_value(definitions[key], value)
     if filters:
         customers = customers.filter(**filters)
     return _with_details(actor, customers).order_by(SORTS.get(sort, "-id"), "-id")
+
+
+def _custom_filter_value(definition: CustomFieldDefinition, value: Any) -> Any:
+    """A filter value as the services store it: numbers as numbers, yes/no as booleans."""
+    if isinstance(value, str):
+        text = value.strip()
+        if definition.type == CustomFieldDefinition.Type.NUMBER:
+            try:
+                number = float(text.replace(",", ""))
+            except ValueError:
+                return text
+            return int(number) if number.is_integer() else number
+        if definition.type == CustomFieldDefinition.Type.BOOLEAN:
+            return text.lower() in {"1", "true", "yes", "y", "on", "是"}
+        return text
+    return value
 
 
 def customer_get(*, actor: User, customer_id: int) -> Customer:

@@ -125,12 +125,6 @@ def test_customer_list_finds_by(admin: User, people: dict[str, Customer], q: str
     assert result == names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: normalize_query keeps the separator of a plate (粤B·12345 → 粤b·12345) while the stored "
-    "plate is 粤b12345 (core/search.py normalize_query does not strip plate punctuation), so a plate "
-    "typed as it is painted is not found.",
-)
 @pytest.mark.parametrize("q", ["粤B·12345", "粤B-12345", "b·12345"])
 def test_customer_list_finds_a_plate_typed_with_its_separator(
     admin: User, people: dict[str, Customer], q: str
@@ -138,12 +132,6 @@ def test_customer_list_finds_a_plate_typed_with_its_separator(
     assert found(admin, q) == {ZHANG}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a landline is indexed by its national digits without the trunk 0 (2162345678) and as "
-    "E.164 digits (862162345678); the way it is written in China, 021-62345678, finds nothing "
-    "(core/search.py search_document).",
-)
 @pytest.mark.parametrize("q", ["021-62345678", "(021) 6234 5678", "02162345678"])
 def test_customer_list_finds_a_landline_typed_with_its_area_code(
     admin: User, people: dict[str, Customer], q: str

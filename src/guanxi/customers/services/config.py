@@ -20,6 +20,8 @@ def _clean_tag(name: str, color: str, errors: Errors) -> tuple[str, str]:
     name = (name or "").strip()
     if not name:
         errors.add("name", _("This field is required."))
+    elif "\x00" in name:
+        errors.add("name", _("Null characters are not allowed."))
     elif len(name) > 50:
         errors.add("name", _("Enter at most %(limit)d characters.") % {"limit": 50})
     color = (color or "#2563eb").strip()

@@ -53,7 +53,9 @@ def _clean_fields(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
     for key, limit in TEXT_FIELDS.items():
         if key in fields:
             value = str(fields[key] or "").strip()
-            if len(value) > limit:
+            if "\x00" in value:
+                errors.add(key, _("Null characters are not allowed."))
+            elif len(value) > limit:
                 errors.add(key, _("Enter at most %(limit)d characters.") % {"limit": limit})
             cleaned[key] = value
     if "name" in cleaned and not cleaned["name"]:
@@ -82,6 +84,8 @@ def _clean_fields(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
                 cleaned["birthday"] = birthday
     if "member_no" in fields:
         cleaned["member_no"] = str(fields["member_no"] or "").strip() or None
+        if cleaned["member_no"] and len(cleaned["member_no"]) > 40:
+            errors.add("member_no", _("Enter at most %(limit)d characters.") % {"limit": 40})
     if "external_ids" in fields:
         codes = fields["external_ids"] or {}
         if not isinstance(codes, dict) or not all(isinstance(v, (str, int)) for v in codes.values()):
@@ -268,6 +272,7 @@ def customer_assign(
 ) -> int:
     """Give customers a new owner and team; `customers` comes from a selector, so it is in scope."""
     ensure_can(actor, "customer.assign")
+    customers = customers.filter(scope_q(actor))
     if owner is not None and team is None:
         team = owner.team
     count = 0
@@ -291,6 +296,7 @@ def customer_assign(
 def customer_tag(*, actor: User, customers: QuerySet[Customer], tag: Tag, add: bool = True) -> int:
     """Add a tag to (or remove it from) each of the customers; returns how many changed."""
     ensure_can(actor, "tag.apply")
+    customers = customers.filter(scope_q(actor))
     through = Customer.tags.through
     ids = list(customers.values_list("pk", flat=True))
     tagged = set(through.objects.filter(tag=tag, customer_id__in=ids).values_list("customer_id", flat=True))

@@ -764,12 +764,6 @@ def test_customer_update_with_owner_assigns(
     assert AuditEvent.objects.filter(action="customer.assign").count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PATCH /customers/{id} runs customer_update and customer_assign as two transactions "
-    "(customers/api.py customer_update has no transaction.atomic), so a change with an owner_id the "
-    "actor may not assign answers 403 yet keeps the field changes.",
-)
 def test_customer_update_refused_for_its_owner_change_changes_nothing(
     make_user: Callable[..., User], team_a: Team
 ) -> None:
@@ -1182,24 +1176,12 @@ def test_bad_query_input_never_answers_500(world: dict[str, Any], path: str) -> 
     assert response.status_code < 500, response.content[:300]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: GET /customers passes an offset past the database's integer range to LIMIT/OFFSET "
-    "(customers/api.py customer_list clamps it below only; same in audit/api.py), which fails in the "
-    "database driver: a 500.",
-)
 def test_a_huge_offset_never_answers_500(admin: User) -> None:
     client = bearer(admin, raise_request_exception=False)
     response = client.get(f"{API}/customers", {"offset": 10**20})
     assert response.status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: customer_list compares a custom field filter's text with the stored JSON value as it is "
-    "(customers/selectors.py), so a number field stored as 12 is never found by ?cf_fleet=12 (the value "
-    "arrives as the string '12'); filter values should be cleaned by the field's type like the services do.",
-)
 def test_a_number_custom_field_filter_finds_the_customer(admin: User) -> None:
     services.custom_field_create(actor=admin, key="fleet", label="车队规模", type="number")
     services.customer_create(actor=admin, name="甲", custom_fields={"fleet": "12"})
@@ -1220,13 +1202,6 @@ def test_a_boolean_custom_field_filter_finds_the_customer(admin: User) -> None:
     assert [c["name"] for c in response.json()["items"]] == ["甲"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: GET /customers turns any cf_<key> parameter into the filter custom_fields__<key> "
-    "(customers/selectors.py customer_list), so a key with __ reaches the ORM as a lookup: cf_x__regex=( "
-    "is a 500 on both databases, cf_x__contains a 500 on SQLite (NotSupportedError), and cf_x__in or "
-    "__contains change what the filter means. Keys should be checked against the custom field definitions.",
-)
 @pytest.mark.parametrize("param", ["cf_grade__contains", "cf_grade__regex", "cf_grade__in"])
 def test_a_custom_field_filter_is_not_an_orm_lookup(admin: User, param: str) -> None:
     services.custom_field_create(actor=admin, key="grade", label="等级", type="text")
@@ -1288,13 +1263,6 @@ def test_bad_bodies_never_answer_500(world: dict[str, Any], method: str, path: s
         error(response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a NUL character in text is neither refused nor removed: in a search it breaks the SQLite "
-    "FTS5 query ('unterminated string') and PostgreSQL refuses it (ValueError in the driver), a 500; in a "
-    "name SQLite stores it and PostgreSQL fails. Services and normalize_query should refuse or strip \\x00 "
-    "(Django's ProhibitNullCharactersValidator).",
-)
 @pytest.mark.parametrize(
     ("path", "body", "status"),
     [
@@ -1380,12 +1348,6 @@ def test_a_consent_dated_in_year_one_never_answers_500(world: dict[str, Any]) ->
     assert response.status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: member_no is not checked against its 40-character column (services/customer.py "
-    "_clean_fields; schemas.CustomerIn has no max_length): SQLite stores it, PostgreSQL fails with 'value "
-    "too long': a 500.",
-)
 def test_a_member_number_too_long_answers_422(admin: User) -> None:
     client = bearer(admin, raise_request_exception=False)
     response = send(client, "POST", f"{API}/customers", {"name": "张伟", "member_no": "M" * 41})

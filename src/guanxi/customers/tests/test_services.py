@@ -674,12 +674,6 @@ def test_customer_assign_to_a_team_only_clears_the_owner(admin: User, zhang: Cus
     assert (changed, zhang.owner, zhang.team) == (1, None, team_b)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: customer_assign (and customer_tag) trust the queryset they are given and do not apply "
-    "scope_q; any caller that builds it from Customer.objects reassigns customers outside the actor's "
-    "scope, while customer_update/customer_delete refuse them (services/customer.py).",
-)
 def test_customer_assign_leaves_customers_outside_the_actors_scope_alone(
     manager: User, make_user: Callable[..., User], team_b: Team
 ) -> None:
@@ -695,10 +689,6 @@ def test_customer_assign_leaves_customers_outside_the_actors_scope_alone(
     assert theirs.owner == stranger
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: customer_tag does not apply scope_q to the queryset it is given (services/customer.py).",
-)
 def test_customer_tag_leaves_customers_outside_the_actors_scope_alone(
     sales: User, make_user: Callable[..., User], admin: User
 ) -> None:
