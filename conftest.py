@@ -57,3 +57,9 @@ def make_customer(db: Any) -> Callable[..., Any]:
         return customer_create(actor=actor, name=name, **fields)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    """PBKDF2 costs half a second a user; tests check behaviour, not hashing strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
