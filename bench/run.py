@@ -143,7 +143,7 @@ def render(rows: list[dict[str, Any]], notes: list[str], args: argparse.Namespac
     out = [
         "  ".join(
             cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(line)
-        )
+        ).rstrip()
         for line in lines
     ]
     out.insert(1, "  ".join("-" * w for w in widths))

@@ -33,7 +33,9 @@ def render_permissions() -> str:
             "| permission | " + " | ".join(roles) + " |",
             "| --- | " + " | ".join("---" for _ in roles) + " |",
             "| scope | " + " | ".join(ROLES[r]["scope"] for r in roles) + " |",
-            "| personal data in clear | " + " | ".join("yes" if ROLES[r]["pii"] else "masked" for r in roles) + " |",
+            "| personal data in clear | "
+            + " | ".join("yes" if ROLES[r]["pii"] else "masked" for r in roles)
+            + " |",
         ]
         for key, label in PERMISSIONS.items():
             marks = " | ".join("✓" if key in ROLES[r]["perms"] else "" for r in roles)

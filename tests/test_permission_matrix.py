@@ -63,8 +63,12 @@ def world(db: Any, team_a: Team, team_b: Team) -> dict[str, Any]:
         company = customer_services.customer_create(
             actor=admin, name=f"{owner.username}建材有限公司", kind="company", owner=owner, team=owner.team
         )
-        contact = customer_services.contact_create(actor=admin, customer=company, name="王经理", phone="13800138000")
-        asset = customer_services.asset_create(actor=admin, customer=company, kind="site", address="深圳市南山区1号")
+        contact = customer_services.contact_create(
+            actor=admin, customer=company, name="王经理", phone="13800138000"
+        )
+        asset = customer_services.asset_create(
+            actor=admin, customer=company, kind="site", address="深圳市南山区1号"
+        )
         return {"customer": company, "contact": contact, "asset": asset}
 
     return {
@@ -97,7 +101,9 @@ def fill(route: str, pattern: URLPattern, actor: User, where: str, world: dict[s
         kind = kind_of(pattern.name or "", match.group(2))
         kinds = kind
         if kind in ("customer", "contact", "asset"):
-            source = {"own": world["records"][actor.role], "team": world["team"], "other": world["other"]}[where]
+            source = {"own": world["records"][actor.role], "team": world["team"], "other": world["other"]}[
+                where
+            ]
             return str(source[kind].pk)
         if kind == "user":
             return str(world["stranger"].pk)
@@ -120,7 +126,7 @@ def visible(role: str, where: str) -> bool:
 @pytest.mark.parametrize("route,pattern", WEB_ROUTES, ids=[r for r, _ in WEB_ROUTES])
 def test_route_by_role_and_scope(route: str, pattern: URLPattern, world: dict[str, Any]) -> None:
     access = access_of(pattern)
-    if access == "public" or "<" not in route and access is None:
+    if access == "public" or ("<" not in route and access is None):
         return
     for role, user in world["users"].items():
         client = Client()

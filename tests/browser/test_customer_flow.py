@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conftest import PASSWORD
+
 from guanxi.customers.models import Customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,9 @@ def test_create_find_open_and_switch_language(page: Any, live_server: Any, admin
     shot("customer-list-en")
 
 
-def test_viewer_sees_masked_phone(page: Any, live_server: Any, admin: Any, make_user: Any, make_customer: Any) -> None:
+def test_viewer_sees_masked_phone(
+    page: Any, live_server: Any, admin: Any, make_user: Any, make_customer: Any
+) -> None:
     viewer = make_user("viewer", team=admin.team)
     customer = make_customer(admin, name="李娜", phones=["13900139000"])
     sign_in(page, live_server, viewer.username)
