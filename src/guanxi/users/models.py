@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,15 @@ class Team(models.Model):
         return self.name
 
 
+class GuanxiUserManager(UserManager["User"]):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> User:
+        """`guanxi createsuperuser` makes an administrator, not a sales user with superuser flags."""
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     class Role(models.TextChoices):
         ADMIN = "admin", _("Administrator")
@@ -34,7 +45,7 @@ class User(AbstractUser):
         Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = GuanxiUserManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["username"]
