@@ -1189,12 +1189,6 @@ def test_a_number_custom_field_filter_finds_the_customer(admin: User) -> None:
     assert [c["name"] for c in response.json()["items"]] == ["甲"]
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason="BUG: the same on PostgreSQL for a yes/no field: ?cf_invoice=true is compared as the JSON string "
-    '"true" with the stored true (SQLite\'s JSON_EXTRACT happens to match it).',
-)
 def test_a_boolean_custom_field_filter_finds_the_customer(admin: User) -> None:
     services.custom_field_create(actor=admin, key="invoice", label="需要发票", type="boolean")
     services.customer_create(actor=admin, name="甲", custom_fields={"invoice": "yes"})
