@@ -7,6 +7,7 @@ or shows the whole page with the form and its errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -122,11 +123,18 @@ def _done(request: AuthedRequest, customer_id: int, section: str, message: str) 
     return redirect(reverse("customer-detail", args=[customer_id]) + f"#{section}")
 
 
-def _invalid(request: AuthedRequest, customer: Customer, section: str, **overrides: Any) -> HttpResponse:
-    """The form again with its errors: in its section for htmx, on the whole page otherwise."""
+def _shown(
+    request: AuthedRequest, customer: Customer, section: str, *, status: int = 200, **overrides: Any
+) -> HttpResponse:
+    """The section as `overrides` set it: alone for htmx, on the whole page (with `status`) otherwise."""
     if _is_htmx(request):
         return _section(request, customer, section, **overrides)
-    return _page(request, customer, status=422, **overrides)
+    return _page(request, customer, status=status, **overrides)
+
+
+def _invalid(request: AuthedRequest, customer: Customer, section: str, **overrides: Any) -> HttpResponse:
+    """The form again with its errors: in its section for htmx, on the whole page otherwise."""
+    return _shown(request, customer, section, status=422, **overrides)
 
 
 def _submit(form: Form, action: Any) -> bool:
@@ -144,6 +152,44 @@ def _submit(form: Form, action: Any) -> bool:
 def _confirm(request: AuthedRequest, **context: str) -> HttpResponse:
     """A page that asks before a deletion, for browsers without JavaScript."""
     return render(request, "customers/detail_confirm.html", {"nav": "customers", **context})
+
+
+def _item_edit(
+    request: AuthedRequest,
+    customer: Customer,
+    section: str,
+    form: Form,
+    save: Callable[[], object],
+    saved: str,
+    **editing: Any,
+) -> HttpResponse:
+    """GET shows an item (a contact, an asset) as `form` in its row, `editing` naming both for the
+    template; POST runs `save` with the form parsed."""
+    if request.method != "POST":
+        return _shown(request, customer, section, **editing)
+    if _submit(form, save):
+        return _done(request, customer.pk, section, saved)
+    return _invalid(request, customer, section, **editing)
+
+
+def _item_remove(
+    request: AuthedRequest,
+    customer_id: int,
+    section: str,
+    remove: Callable[[], object],
+    removed: str,
+    **confirm: str,
+) -> HttpResponse:
+    """POST runs `remove`; GET asks first, on a page `confirm` words (with htmx the page asks itself)."""
+    if request.method != "POST":
+        return _confirm(
+            request,
+            button=_("Remove"),
+            cancel=reverse("customer-detail", args=[customer_id]) + f"#{section}",
+            **confirm,
+        )
+    remove()
+    return _done(request, customer_id, section, removed)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -270,37 +316,36 @@ def contact_edit(request: AuthedRequest, contact_id: int) -> HttpResponse:
     """GET shows the contact as a form in its row; POST saves it."""
     contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
     customer = selectors.customer_get(actor=request.user, customer_id=contact.customer_id)
-    if request.method == "POST":
-        form = ContactForm(request.POST, auto_id=f"contact-{contact.pk}-%s")
-        if _submit(
-            form,
-            lambda: services.contact_update(
-                actor=request.user, contact=contact, **_contact_fields(contact, form.cleaned_data)
-            ),
-        ):
-            return _done(request, customer.pk, "contacts", _("Contact saved."))
-        return _invalid(request, customer, "contacts", contact_edit_id=contact.pk, contact_edit_form=form)
-    form = ContactForm(initial=_contact_initial(contact), auto_id=f"contact-{contact.pk}-%s")
-    if _is_htmx(request):
-        return _section(request, customer, "contacts", contact_edit_id=contact.pk, contact_edit_form=form)
-    return _page(request, customer, contact_edit_id=contact.pk, contact_edit_form=form)
+    data = request.POST if request.method == "POST" else None
+    form = ContactForm(data, initial=_contact_initial(contact), auto_id=f"contact-{contact.pk}-%s")
+    return _item_edit(
+        request,
+        customer,
+        "contacts",
+        form,
+        save=lambda: services.contact_update(
+            actor=request.user, contact=contact, **_contact_fields(contact, form.cleaned_data)
+        ),
+        saved=_("Contact saved."),
+        contact_edit_id=contact.pk,
+        contact_edit_form=form,
+    )
 
 
 @requires("customer.change")
 def contact_delete(request: AuthedRequest, contact_id: int) -> HttpResponse:
     """POST removes the contact; GET asks first (the page asks in the browser, with htmx)."""
     contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
-    if request.method != "POST":
-        return _confirm(
-            request,
-            title=_("Remove the contact “%(name)s”?") % {"name": contact.name},
-            message=_("The customer's timeline keeps a note that the contact was removed."),
-            button=_("Remove"),
-            action=reverse("contact-delete", args=[contact.pk]),
-            cancel=reverse("customer-detail", args=[contact.customer_id]) + "#contacts",
-        )
-    services.contact_delete(actor=request.user, contact=contact)
-    return _done(request, contact.customer_id, "contacts", _("Contact removed."))
+    return _item_remove(
+        request,
+        contact.customer_id,
+        "contacts",
+        remove=lambda: services.contact_delete(actor=request.user, contact=contact),
+        removed=_("Contact removed."),
+        title=_("Remove the contact “%(name)s”?") % {"name": contact.name},
+        message=_("The customer's timeline keeps a note that the contact was removed."),
+        action=reverse("contact-delete", args=[contact.pk]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -331,34 +376,33 @@ def asset_edit(request: AuthedRequest, asset_id: int) -> HttpResponse:
     """GET shows the asset as a form in its row; POST saves it."""
     asset = selectors.asset_get(actor=request.user, asset_id=asset_id)
     customer = selectors.customer_get(actor=request.user, customer_id=asset.customer_id)
-    if request.method == "POST":
-        form = AssetForm(request.POST, auto_id=f"asset-{asset.pk}-%s")
-        if _submit(
-            form,
-            lambda: services.asset_update(
-                actor=request.user, asset=asset, **form.service_kwargs(creating=False)
-            ),
-        ):
-            return _done(request, customer.pk, "assets", _("Asset saved."))
-        return _invalid(request, customer, "assets", asset_edit_id=asset.pk, asset_edit_form=form)
-    form = AssetForm(initial=_asset_initial(asset), auto_id=f"asset-{asset.pk}-%s")
-    if _is_htmx(request):
-        return _section(request, customer, "assets", asset_edit_id=asset.pk, asset_edit_form=form)
-    return _page(request, customer, asset_edit_id=asset.pk, asset_edit_form=form)
+    data = request.POST if request.method == "POST" else None
+    form = AssetForm(data, initial=_asset_initial(asset), auto_id=f"asset-{asset.pk}-%s")
+    return _item_edit(
+        request,
+        customer,
+        "assets",
+        form,
+        save=lambda: services.asset_update(
+            actor=request.user, asset=asset, **form.service_kwargs(creating=False)
+        ),
+        saved=_("Asset saved."),
+        asset_edit_id=asset.pk,
+        asset_edit_form=form,
+    )
 
 
 @requires("customer.change")
 def asset_delete(request: AuthedRequest, asset_id: int) -> HttpResponse:
     """POST removes the asset; GET asks first (the page asks in the browser, with htmx)."""
     asset = selectors.asset_get(actor=request.user, asset_id=asset_id)
-    if request.method != "POST":
-        return _confirm(
-            request,
-            title=_("Remove the asset “%(name)s”?") % {"name": asset},
-            message=_("The customer's timeline keeps a note that the asset was removed."),
-            button=_("Remove"),
-            action=reverse("asset-delete", args=[asset.pk]),
-            cancel=reverse("customer-detail", args=[asset.customer_id]) + "#assets",
-        )
-    services.asset_delete(actor=request.user, asset=asset)
-    return _done(request, asset.customer_id, "assets", _("Asset removed."))
+    return _item_remove(
+        request,
+        asset.customer_id,
+        "assets",
+        remove=lambda: services.asset_delete(actor=request.user, asset=asset),
+        removed=_("Asset removed."),
+        title=_("Remove the asset “%(name)s”?") % {"name": asset},
+        message=_("The customer's timeline keeps a note that the asset was removed."),
+        action=reverse("asset-delete", args=[asset.pk]),
+    )
