@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: users of each role in two teams, and customers they own."""
+"""Fixtures shared by every test: users of each role in two teams, customers they own, and clients
+that act for a user on the pages or through the API."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import Client
 
 from guanxi.users.models import Team, User
+from guanxi.users.services import token_create
 
 PASSWORD = "Test-pass-9431!"
 
@@ -57,6 +61,31 @@ def make_customer(db: Any) -> Callable[..., Any]:
         return customer_create(actor=actor, name=name, **fields)
 
     return make
+
+
+@pytest.fixture
+def client_for() -> Callable[[User | None], Client]:
+    """client_for(user): a client signed in as `user` (None: signed out) that reads the pages in English."""
+
+    def make(user: User | None) -> Client:
+        client = Client()
+        client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+def bearer(user: User, **options: Any) -> Client:
+    """A client that sends `user`'s new API token, asking for English messages."""
+    _token, secret = token_create(actor=user, user=user, name="tests")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE="en", **options)
+
+
+def api_me(secret: str) -> Any:
+    """GET /api/v1/me with the API token `secret`."""
+    return Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
 @pytest.fixture(autouse=True)

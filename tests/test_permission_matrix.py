@@ -7,7 +7,7 @@ a new API operation that answers without authentication fails `test_every_api_op
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -47,15 +47,12 @@ def test_every_route_declares_access() -> None:
 
 
 @pytest.fixture
-def world(db: Any, team_a: Team, team_b: Team) -> dict[str, Any]:
+def world(make_user: Callable[..., User], team_a: Team, team_b: Team) -> dict[str, Any]:
     """Users of each role in team A; for each role, its own records, a team-mate's and another team's."""
-    admin = User.objects.create(username="root", role="admin", team=team_a)
-    mate = User.objects.create(username="mate", role="sales", team=team_a)
-    stranger = User.objects.create(username="stranger", role="sales", team=team_b)
-    users = {role: User.objects.create(username=f"u_{role}", role=role, team=team_a) for role in ROLES}
-    for user in [admin, mate, stranger, *users.values()]:
-        user.set_password("x-Pass-1234!")
-        user.save()
+    admin = make_user("admin", username="root")
+    mate = make_user("sales", username="mate")
+    stranger = make_user("sales", team=team_b, username="stranger")
+    users = {role: make_user(role, username=f"u_{role}") for role in ROLES}
     tag = customer_services.tag_create(actor=admin, name="VIP")
     field = customer_services.custom_field_create(actor=admin, key="fleet", label="车队规模", type="number")
 

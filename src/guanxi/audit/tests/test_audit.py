@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import bearer
 from django.test import Client
 from django.utils import timezone
 
@@ -20,20 +21,8 @@ from guanxi.core.permissions import ROLES
 from guanxi.customers import services
 from guanxi.customers.models import Customer
 from guanxi.users.models import Team, User
-from guanxi.users.services import token_create
 
 API = "/api/v1"
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """The users these tests make need no strong hash; PBKDF2 would cost half a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def bearer(user: User, **options: Any) -> Client:
-    _token, secret = token_create(actor=user, user=user, name="tests")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE="en", **options)
 
 
 # changes_between

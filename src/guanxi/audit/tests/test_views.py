@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
@@ -23,17 +20,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/audit/"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def client_for() -> Callable[[User], Client]:
-    def make(user: User) -> Client:
-        client = Client()
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

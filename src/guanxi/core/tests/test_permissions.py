@@ -65,12 +65,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """The users these tests make need no strong hash; PBKDF2 would cost half a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_the_role_table_is_the_documented_one() -> None:
     assert set(ROLES) == set(User.Role.values)
     for role, (scope, pii, perms) in EXPECTED.items():

@@ -19,12 +19,6 @@ from guanxi.customers.models import Asset, Customer
 from guanxi.users.models import Team, User
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """The users these tests make need no strong hash; PBKDF2 would cost half a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def found(actor: User, q: str) -> set[str]:
     return set(selectors.customer_list(actor=actor, q=q).values_list("name", flat=True))
 

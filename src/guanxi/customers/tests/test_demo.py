@@ -27,8 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fast_passwords(settings: Any, tmp_path: Path) -> Path:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def data_dir(settings: Any, tmp_path: Path) -> Path:
     settings.DATA_DIR = tmp_path
     return tmp_path
 
@@ -140,12 +139,12 @@ def test_demo_command_loads_and_reports(admin: User, sales_people: list[User]) -
     assert AuditEvent.objects.get(action="demo.load").via == "cli"
 
 
-def test_setup_demo_creates_the_organisation_once(fast_passwords: Path, settings: Any) -> None:
+def test_setup_demo_creates_the_organisation_once(data_dir: Path, settings: Any) -> None:
     settings.GUANXI_DEMO_VERTICAL = "auto"
     out = StringIO()
     call_command("setup_demo", customers=60, stdout=out, stderr=StringIO())
 
-    login = (fast_passwords / "demo-login.txt").read_text(encoding="utf-8")
+    login = (data_dir / "demo-login.txt").read_text(encoding="utf-8")
     password = login.split("password:")[1].strip()
     assert f"Demo login: admin / {password}" in out.getvalue()
     admin = User.objects.get(username="admin")
@@ -173,7 +172,7 @@ def test_setup_demo_creates_the_organisation_once(fast_passwords: Path, settings
 
 
 def test_setup_demo_points_to_changepassword_when_the_admin_password_changed(
-    fast_passwords: Path,
+    data_dir: Path,
 ) -> None:
     call_command("setup_demo", customers=0, stdout=StringIO(), stderr=StringIO())
     admin = User.objects.get(username="admin")
@@ -188,12 +187,12 @@ def test_setup_demo_points_to_changepassword_when_the_admin_password_changed(
 
 
 def test_setup_demo_with_guanxi_demo_0_creates_nothing(
-    fast_passwords: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GUANXI_DEMO", "0")
     out = StringIO()
     call_command("setup_demo", stdout=out, stderr=StringIO())
 
     assert not User.objects.exists() and not Customer.objects.exists()
-    assert not (fast_passwords / "demo-login.txt").exists()
+    assert not (data_dir / "demo-login.txt").exists()
     assert "guanxi createsuperuser" in out.getvalue()

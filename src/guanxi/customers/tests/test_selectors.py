@@ -15,12 +15,6 @@ from guanxi.customers.models import Customer, TimelineEntry
 from guanxi.users.models import Team, User
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """The users these tests make need no strong hash; PBKDF2 would cost half a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world(admin: User, make_user: Callable[..., User], team_a: Team, team_b: Team) -> dict[str, Any]:
     """One user of each role in team A; customers owned by each of them, by a team mate and by team B."""

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
@@ -16,17 +13,6 @@ from guanxi.customers.models import CustomFieldDefinition, Tag
 from guanxi.users.models import Team, User
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def client_for() -> Callable[[User], Client]:
-    def make(user: User) -> Client:
-        client = Client()
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        client.force_login(user)
-        return client
-
-    return make
 
 
 # ---- Access ---------------------------------------------------------------------------------------------

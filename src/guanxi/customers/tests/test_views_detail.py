@@ -71,19 +71,6 @@ def _stub(request: Any, **kwargs: Any) -> HttpResponse:
 
 
 @pytest.fixture
-def login() -> Callable[[User], Client]:
-    """A client signed in as the user, reading the page in English."""
-
-    def make(user: User) -> Client:
-        client = Client()
-        client.force_login(user)
-        client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
-        return client
-
-    return make
-
-
-@pytest.fixture
 def sales(make_user: Callable[..., User]) -> User:
     return make_user("sales", username="li.na")
 
@@ -117,12 +104,12 @@ def _text(response: HttpResponse) -> str:
 
 
 def test_page_renders_for_owner(
-    login: Callable[[User], Client], admin: User, sales: User, person: Customer
+    client_for: Callable[[User], Client], admin: User, sales: User, person: Customer
 ) -> None:
     services.tag_create(actor=admin, name="VIP")
     services.customer_update(actor=sales, customer=person, stage="customer", tags=["VIP"])
 
-    response = login(sales).get(detail_url(person))
+    response = client_for(sales).get(detail_url(person))
 
     assert response.status_code == 200
     html = _text(response)
@@ -138,32 +125,32 @@ def test_page_renders_for_owner(
 
 
 def test_another_sales_users_customer_is_not_found(
-    login: Callable[[User], Client], make_user: Callable[..., User], person: Customer
+    client_for: Callable[[User], Client], make_user: Callable[..., User], person: Customer
 ) -> None:
     other = make_user("sales")
 
-    response = login(other).get(detail_url(person))
+    response = client_for(other).get(detail_url(person))
 
     assert response.status_code == 404
     assert "张伟" not in _text(response)
 
 
 def test_a_customer_of_another_team_is_not_found_for_a_manager(
-    login: Callable[[User], Client], make_user: Callable[..., User], team_b: Team, person: Customer
+    client_for: Callable[[User], Client], make_user: Callable[..., User], team_b: Team, person: Customer
 ) -> None:
     manager_b = make_user("manager", team=team_b)
     manager_a = make_user("manager")
 
-    assert login(manager_b).get(detail_url(person)).status_code == 404
-    assert login(manager_a).get(detail_url(person)).status_code == 200
+    assert client_for(manager_b).get(detail_url(person)).status_code == 404
+    assert client_for(manager_a).get(detail_url(person)).status_code == 200
 
 
-def test_unknown_customer_is_not_found(login: Callable[[User], Client], admin: User) -> None:
-    assert login(admin).get(reverse("customer-detail", args=[999999])).status_code == 404
+def test_unknown_customer_is_not_found(client_for: Callable[[User], Client], admin: User) -> None:
+    assert client_for(admin).get(reverse("customer-detail", args=[999999])).status_code == 404
 
 
 def test_viewer_sees_masked_phones_also_in_the_timeline(
-    login: Callable[[User], Client], make_user: Callable[..., User], sales: User, person: Customer
+    client_for: Callable[[User], Client], make_user: Callable[..., User], sales: User, person: Customer
 ) -> None:
     services.customer_update(
         actor=sales,
@@ -176,7 +163,7 @@ def test_viewer_sees_masked_phones_also_in_the_timeline(
     )
     viewer = make_user("viewer")
 
-    response = login(viewer).get(detail_url(person))
+    response = client_for(viewer).get(detail_url(person))
 
     html = _text(response)
     assert response.status_code == 200
@@ -191,9 +178,9 @@ def test_viewer_sees_masked_phones_also_in_the_timeline(
 
 
 def test_viewer_sees_no_action_forms(
-    login: Callable[[User], Client], make_user: Callable[..., User], company: Customer
+    client_for: Callable[[User], Client], make_user: Callable[..., User], company: Customer
 ) -> None:
-    html = _text(login(make_user("viewer")).get(detail_url(company)))
+    html = _text(client_for(make_user("viewer")).get(detail_url(company)))
 
     for form_url in (
         "customer-note-add",
@@ -205,7 +192,9 @@ def test_viewer_sees_no_action_forms(
     assert reverse("customer-delete", args=[company.pk]) not in html
 
 
-def test_custom_field_labels_and_values(login: Callable[[User], Client], admin: User, sales: User) -> None:
+def test_custom_field_labels_and_values(
+    client_for: Callable[[User], Client], admin: User, sales: User
+) -> None:
     CustomFieldDefinition.objects.create(key="fleet_size", label="Fleet size", type="number")
     CustomFieldDefinition.objects.create(key="vat_invoice", label="Needs VAT invoice", type="boolean")
     customer = services.customer_create(
@@ -213,7 +202,7 @@ def test_custom_field_labels_and_values(login: Callable[[User], Client], admin: 
     )
     services.customer_update(actor=sales, customer=customer, custom_fields={"fleet_size": 15})
 
-    html = _text(login(admin).get(detail_url(customer)))
+    html = _text(client_for(admin).get(detail_url(customer)))
 
     assert "<dt>Fleet size</dt><dd>15</dd>" in html
     assert "<dt>Needs VAT invoice</dt><dd>Yes</dd>" in html
@@ -221,7 +210,7 @@ def test_custom_field_labels_and_values(login: Callable[[User], Client], admin: 
 
 
 def test_unknown_timeline_kinds_render_generically(
-    login: Callable[[User], Client], sales: User, person: Customer
+    client_for: Callable[[User], Client], sales: User, person: Customer
 ) -> None:
     TimelineEntry.objects.create(
         customer=person,
@@ -231,7 +220,7 @@ def test_unknown_timeline_kinds_render_generically(
         data={"order_no": "SO-1001", "phone": "+8613800138000", "changes": {"total": ["0", "88.00"]}},
     )
 
-    html = _text(login(sales).get(detail_url(person)))
+    html = _text(client_for(sales).get(detail_url(person)))
 
     assert "<code>order.placed</code>" in html
     assert "order_no: SO-1001" in html
@@ -240,13 +229,13 @@ def test_unknown_timeline_kinds_render_generically(
 
 
 def test_an_entry_that_does_not_fit_its_renderer_still_shows(
-    login: Callable[[User], Client], sales: User, person: Customer
+    client_for: Callable[[User], Client], sales: User, person: Customer
 ) -> None:
     TimelineEntry.objects.create(
         customer=person, occurred_at=timezone.now(), kind="customer.tagged", actor=sales, data={}
     )
 
-    response = login(sales).get(detail_url(person))
+    response = client_for(sales).get(detail_url(person))
 
     assert response.status_code == 200
     assert "<code>customer.tagged</code>" in _text(response)
@@ -273,10 +262,10 @@ def _pad_timeline(customer: Customer, actor: User, count: int) -> None:
 
 
 def test_timeline_shows_the_newest_50_and_loads_older(
-    login: Callable[[User], Client], sales: User, person: Customer
+    client_for: Callable[[User], Client], sales: User, person: Customer
 ) -> None:
     _pad_timeline(person, sales, 119)
-    client = login(sales)
+    client = client_for(sales)
 
     html = _text(client.get(detail_url(person)))
     newest = list(TimelineEntry.objects.filter(customer=person).order_by("-occurred_at", "-id"))
@@ -297,16 +286,16 @@ def test_timeline_shows_the_newest_50_and_loads_older(
 
 
 def test_timeline_without_htmx_goes_to_the_page(
-    login: Callable[[User], Client], sales: User, person: Customer
+    client_for: Callable[[User], Client], sales: User, person: Customer
 ) -> None:
-    response = login(sales).get(reverse("customer-timeline", args=[person.pk]), {"before_id": 5})
+    response = client_for(sales).get(reverse("customer-timeline", args=[person.pk]), {"before_id": 5})
 
     assert response.status_code == 302
     assert response["Location"] == detail_url(person) + "?before_id=5#timeline"
 
 
 def test_the_page_runs_a_constant_number_of_queries(
-    login: Callable[[User], Client],
+    client_for: Callable[[User], Client],
     admin: User,
     sales: User,
     make_customer: Callable[..., Customer],
@@ -327,7 +316,7 @@ def test_the_page_runs_a_constant_number_of_queries(
     _pad_timeline(big, sales, 120 - TimelineEntry.objects.filter(customer=big).count())
     assert TimelineEntry.objects.filter(customer=small).count() == 1
     assert TimelineEntry.objects.filter(customer=big).count() == 120
-    client = login(sales)
+    client = client_for(sales)
 
     # session, user, customer (+owner, team), phones, emails, tags, contacts, assets, custom fields,
     # timeline (+actors), consent (+recorded by)
@@ -353,10 +342,10 @@ def _assert_done(response: HttpResponse, customer: Customer, htmx: bool, section
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_add_note(login: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
+def test_add_note(client_for: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
     entries, events = _counts(person)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-note-add", args=[person.pk]),
         {"body": "电话回访\n<b>满意</b>"},
         **(HX if htmx else {}),
@@ -367,17 +356,17 @@ def test_add_note(login: Callable[[User], Client], sales: User, person: Customer
     assert entry is not None and entry.kind == "note" and entry.data == {"body": "电话回访\n<b>满意</b>"}
     assert _counts(person) == (entries + 1, events + 1)
     assert AuditEvent.objects.filter(action="customer.note", target_id=str(person.pk)).count() == 1
-    page = _text(login(sales).get(detail_url(person)))
+    page = _text(client_for(sales).get(detail_url(person)))
     assert "电话回访<br>&lt;b&gt;满意&lt;/b&gt;" in page
 
 
 @pytest.mark.parametrize("htmx", [True, False])
 def test_empty_note_is_refused(
-    login: Callable[[User], Client], sales: User, person: Customer, htmx: bool
+    client_for: Callable[[User], Client], sales: User, person: Customer, htmx: bool
 ) -> None:
     before = _counts(person)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-note-add", args=[person.pk]), {"body": "  "}, **(HX if htmx else {})
     )
 
@@ -387,10 +376,12 @@ def test_empty_note_is_refused(
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_record_consent(login: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
+def test_record_consent(
+    client_for: Callable[[User], Client], sales: User, person: Customer, htmx: bool
+) -> None:
     entries, events = _counts(person)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-consent-add", args=[person.pk]),
         {
             "purpose": "marketing",
@@ -413,17 +404,17 @@ def test_record_consent(login: Callable[[User], Client], sales: User, person: Cu
     assert consent.recorded_by == sales
     assert abs((timezone.now() - consent.recorded_at).total_seconds()) < 60
     assert _counts(person) == (entries + 1, events + 1)
-    page = _text(login(sales).get(detail_url(person)))
+    page = _text(client_for(sales).get(detail_url(person)))
     assert '<span class="badge no">Withdrawn</span>' in page
     assert "Consent withdrawn:" in page and "How: SMS reply" in page
 
 
 def test_consent_in_the_future_is_refused(
-    login: Callable[[User], Client], sales: User, person: Customer
+    client_for: Callable[[User], Client], sales: User, person: Customer
 ) -> None:
     later = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-consent-add", args=[person.pk]),
         {
             "purpose": "marketing",
@@ -441,10 +432,12 @@ def test_consent_in_the_future_is_refused(
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_add_contact(login: Callable[[User], Client], sales: User, company: Customer, htmx: bool) -> None:
+def test_add_contact(
+    client_for: Callable[[User], Client], sales: User, company: Customer, htmx: bool
+) -> None:
     entries, events = _counts(company)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-contact-add", args=[company.pk]),
         {
             "name": "王经理",
@@ -466,11 +459,11 @@ def test_add_contact(login: Callable[[User], Client], sales: User, company: Cust
 
 @pytest.mark.parametrize("htmx", [True, False])
 def test_contact_with_a_bad_phone_is_refused(
-    login: Callable[[User], Client], sales: User, company: Customer, htmx: bool
+    client_for: Callable[[User], Client], sales: User, company: Customer, htmx: bool
 ) -> None:
     before = _counts(company)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-contact-add", args=[company.pk]),
         {"name": "王经理", "phone": "12345"},
         **(HX if htmx else {}),
@@ -485,10 +478,12 @@ def test_contact_with_a_bad_phone_is_refused(
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_edit_contact(login: Callable[[User], Client], sales: User, company: Customer, htmx: bool) -> None:
+def test_edit_contact(
+    client_for: Callable[[User], Client], sales: User, company: Customer, htmx: bool
+) -> None:
     contact = services.contact_create(actor=sales, customer=company, name="王经理", phone="13900139000")
     entries, events = _counts(company)
-    client = login(sales)
+    client = client_for(sales)
     url = reverse("contact-edit", args=[contact.pk])
 
     form = client.get(url, **(HX if htmx else {}))
@@ -511,12 +506,12 @@ def test_edit_contact(login: Callable[[User], Client], sales: User, company: Cus
 
 
 def test_edit_contact_with_a_bad_phone_changes_nothing(
-    login: Callable[[User], Client], sales: User, company: Customer
+    client_for: Callable[[User], Client], sales: User, company: Customer
 ) -> None:
     contact = services.contact_create(actor=sales, customer=company, name="王经理", phone="13900139000")
     before = _counts(company)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("contact-edit", args=[contact.pk]), {"name": "王总", "phone": "abc"}, **HX
     )
 
@@ -528,11 +523,13 @@ def test_edit_contact_with_a_bad_phone_changes_nothing(
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_remove_contact(login: Callable[[User], Client], sales: User, company: Customer, htmx: bool) -> None:
+def test_remove_contact(
+    client_for: Callable[[User], Client], sales: User, company: Customer, htmx: bool
+) -> None:
     contact = services.contact_create(actor=sales, customer=company, name="王经理")
     entries, events = _counts(company)
 
-    response = login(sales).post(reverse("contact-delete", args=[contact.pk]), **(HX if htmx else {}))
+    response = client_for(sales).post(reverse("contact-delete", args=[contact.pk]), **(HX if htmx else {}))
 
     _assert_done(response, company, htmx, "contacts")
     assert not Contact.objects.filter(pk=contact.pk).exists()
@@ -540,10 +537,10 @@ def test_remove_contact(login: Callable[[User], Client], sales: User, company: C
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_add_vehicle(login: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
+def test_add_vehicle(client_for: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
     entries, events = _counts(person)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-asset-add", args=[person.pk]),
         {
             "kind": "vehicle",
@@ -570,11 +567,11 @@ def test_add_vehicle(login: Callable[[User], Client], sales: User, person: Custo
 
 @pytest.mark.parametrize("htmx", [True, False])
 def test_vehicle_without_plate_or_vin_is_refused(
-    login: Callable[[User], Client], sales: User, person: Customer, htmx: bool
+    client_for: Callable[[User], Client], sales: User, person: Customer, htmx: bool
 ) -> None:
     before = _counts(person)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("customer-asset-add", args=[person.pk]),
         {"kind": "vehicle", "plate": "", "vin": "", "model": "大众帕萨特"},
         **(HX if htmx else {}),
@@ -586,8 +583,8 @@ def test_vehicle_without_plate_or_vin_is_refused(
     assert _counts(person) == before
 
 
-def test_add_building_site(login: Callable[[User], Client], sales: User, company: Customer) -> None:
-    response = login(sales).post(
+def test_add_building_site(client_for: Callable[[User], Client], sales: User, company: Customer) -> None:
+    response = client_for(sales).post(
         reverse("customer-asset-add", args=[company.pk]),
         {
             "kind": "site",
@@ -606,10 +603,10 @@ def test_add_building_site(login: Callable[[User], Client], sales: User, company
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_edit_asset(login: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
+def test_edit_asset(client_for: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
     asset = services.asset_create(actor=sales, customer=person, plate="粤B12345", mileage_km=1000)
     entries, events = _counts(person)
-    client = login(sales)
+    client = client_for(sales)
     url = reverse("asset-edit", args=[asset.pk])
 
     assert 'value="粤B12345"' in _text(client.get(url, **(HX if htmx else {})))
@@ -626,12 +623,12 @@ def test_edit_asset(login: Callable[[User], Client], sales: User, person: Custom
 
 
 def test_edit_asset_without_plate_or_vin_changes_nothing(
-    login: Callable[[User], Client], sales: User, person: Customer
+    client_for: Callable[[User], Client], sales: User, person: Customer
 ) -> None:
     asset = services.asset_create(actor=sales, customer=person, plate="粤B12345")
     before = _counts(person)
 
-    response = login(sales).post(
+    response = client_for(sales).post(
         reverse("asset-edit", args=[asset.pk]), {"kind": "vehicle", "plate": ""}, **HX
     )
 
@@ -642,11 +639,13 @@ def test_edit_asset_without_plate_or_vin_changes_nothing(
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_remove_asset(login: Callable[[User], Client], sales: User, person: Customer, htmx: bool) -> None:
+def test_remove_asset(
+    client_for: Callable[[User], Client], sales: User, person: Customer, htmx: bool
+) -> None:
     asset = services.asset_create(actor=sales, customer=person, plate="粤B12345")
     entries, events = _counts(person)
 
-    response = login(sales).post(reverse("asset-delete", args=[asset.pk]), **(HX if htmx else {}))
+    response = client_for(sales).post(reverse("asset-delete", args=[asset.pk]), **(HX if htmx else {}))
 
     _assert_done(response, person, htmx, "assets")
     assert not Asset.objects.filter(pk=asset.pk).exists()
@@ -654,9 +653,9 @@ def test_remove_asset(login: Callable[[User], Client], sales: User, person: Cust
 
 
 def test_delete_customer(
-    login: Callable[[User], Client], make_user: Callable[..., User], person: Customer
+    client_for: Callable[[User], Client], make_user: Callable[..., User], person: Customer
 ) -> None:
-    client = login(make_user("manager"))
+    client = client_for(make_user("manager"))
 
     confirm = client.get(reverse("customer-delete", args=[person.pk]))
     assert confirm.status_code == 200 and "张伟" in _text(confirm)
@@ -671,9 +670,9 @@ def test_delete_customer(
 
 
 def test_delete_customer_with_htmx_redirects(
-    login: Callable[[User], Client], admin: User, person: Customer
+    client_for: Callable[[User], Client], admin: User, person: Customer
 ) -> None:
-    response = login(admin).post(reverse("customer-delete", args=[person.pk]), **HX)
+    response = client_for(admin).post(reverse("customer-delete", args=[person.pk]), **HX)
 
     assert response.status_code == 204
     assert response["HX-Redirect"] == reverse("customer-list")
@@ -707,7 +706,7 @@ def test_delete_customer_with_htmx_redirects(
 )
 @pytest.mark.parametrize("htmx", [True, False])
 def test_roles_without_the_permission_get_403(
-    login: Callable[[User], Client],
+    client_for: Callable[[User], Client],
     make_user: Callable[..., User],
     company: Customer,
     role: str,
@@ -717,7 +716,9 @@ def test_roles_without_the_permission_get_403(
 ) -> None:
     before = (_counts(company), Contact.objects.count(), Asset.objects.count(), Consent.objects.count())
 
-    response = login(make_user(role)).post(reverse(url_name, args=[company.pk]), data, **(HX if htmx else {}))
+    response = client_for(make_user(role)).post(
+        reverse(url_name, args=[company.pk]), data, **(HX if htmx else {})
+    )
 
     assert response.status_code == 403
     assert Customer.objects.filter(pk=company.pk).exists()
@@ -730,12 +731,12 @@ def test_roles_without_the_permission_get_403(
 
 
 def test_viewer_may_not_edit_or_remove_contacts_and_assets(
-    login: Callable[[User], Client], make_user: Callable[..., User], sales: User, company: Customer
+    client_for: Callable[[User], Client], make_user: Callable[..., User], sales: User, company: Customer
 ) -> None:
     contact = services.contact_create(actor=sales, customer=company, name="王经理")
     asset = services.asset_create(actor=sales, customer=company, kind="site", address="前海路1号")
     before = _counts(company)
-    client = login(make_user("viewer"))
+    client = client_for(make_user("viewer"))
 
     assert client.get(reverse("contact-edit", args=[contact.pk])).status_code == 403
     assert client.post(reverse("contact-edit", args=[contact.pk]), {"name": "X"}).status_code == 403
@@ -753,12 +754,12 @@ def test_viewer_may_not_edit_or_remove_contacts_and_assets(
 
 
 def test_actions_on_a_customer_out_of_scope_are_not_found(
-    login: Callable[[User], Client], make_user: Callable[..., User], sales: User, company: Customer
+    client_for: Callable[[User], Client], make_user: Callable[..., User], sales: User, company: Customer
 ) -> None:
     contact = services.contact_create(actor=sales, customer=company, name="王经理")
     asset = services.asset_create(actor=sales, customer=company, kind="site", address="前海路1号")
     before = _counts(company)
-    client = login(make_user("sales"))
+    client = client_for(make_user("sales"))
 
     assert client.post(reverse("customer-note-add", args=[company.pk]), {"body": "hi"}).status_code == 404
     assert client.post(reverse("contact-edit", args=[contact.pk]), {"name": "X"}).status_code == 404
@@ -768,8 +769,8 @@ def test_actions_on_a_customer_out_of_scope_are_not_found(
     assert _counts(company) == before
 
 
-def test_actions_need_post(login: Callable[[User], Client], sales: User, person: Customer) -> None:
-    assert login(sales).get(reverse("customer-note-add", args=[person.pk])).status_code == 405
+def test_actions_need_post(client_for: Callable[[User], Client], sales: User, person: Customer) -> None:
+    assert client_for(sales).get(reverse("customer-note-add", args=[person.pk])).status_code == 405
 
 
 def test_signed_out_visitors_go_to_the_login_page(person: Customer) -> None:
@@ -780,11 +781,11 @@ def test_signed_out_visitors_go_to_the_login_page(person: Customer) -> None:
 
 
 def test_removing_a_contact_or_asset_without_javascript_asks_first(
-    login: Callable[[User], Client], sales: User, company: Customer
+    client_for: Callable[[User], Client], sales: User, company: Customer
 ) -> None:
     contact = services.contact_create(actor=sales, customer=company, name="王经理")
     asset = services.asset_create(actor=sales, customer=company, kind="site", address="前海路1号")
-    client = login(sales)
+    client = client_for(sales)
 
     contact_page = client.get(reverse("contact-delete", args=[contact.pk]))
     asset_page = client.get(reverse("asset-delete", args=[asset.pk]))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
@@ -19,20 +16,6 @@ from guanxi.users.models import User
 pytestmark = pytest.mark.django_db
 
 LIST = "/customers/"
-
-
-@pytest.fixture
-def client_for() -> Callable[[User | None], Client]:
-    """A client signed in as `user` (None: signed out) that reads the pages in English."""
-
-    def make(user: User | None) -> Client:
-        client = Client()
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 def _messages(response: Any) -> list[str]:

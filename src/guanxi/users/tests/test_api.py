@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
+from conftest import bearer
 from django.test import Client
 
 from guanxi.core.permissions import ROLES
 from guanxi.users.models import Team, User
-from guanxi.users.services import token_create
 
 API = "/api/v1"
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """The users these tests make need no strong hash; PBKDF2 would cost half a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def bearer(user: User) -> Client:
-    _token, secret = token_create(actor=user, user=user, name="tests")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 ENDPOINTS = ["/me", "/users", "/users/{user}", "/teams"]

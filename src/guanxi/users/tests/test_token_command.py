@@ -6,9 +6,9 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from conftest import api_me
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
 
 from guanxi.audit.models import AuditEvent
 from guanxi.users.models import ApiToken, User
@@ -22,10 +22,6 @@ def run(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def me(secret: str) -> Any:
-    return Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
-
-
 def test_create_prints_only_a_token_that_authenticates(make_user: Any) -> None:
     alice = make_user("sales", username="alice")
 
@@ -34,7 +30,7 @@ def test_create_prints_only_a_token_that_authenticates(make_user: Any) -> None:
     secret = out.strip()
     assert out == secret + "\n" and secret.startswith("gx_") and " " not in secret
     assert "shown only this once" in err
-    response = me(secret)
+    response = api_me(secret)
     assert response.status_code == 200 and response.json()["username"] == "alice"
     token = ApiToken.objects.get(user=alice)
     assert token.name == "CLI"
@@ -69,7 +65,7 @@ def test_revoke_by_prefix_stops_the_token(make_user: Any) -> None:
     _out, err = run("revoke", prefix)
 
     assert "revoked" in err
-    assert me(secret).status_code == 401
+    assert api_me(secret).status_code == 401
     assert AuditEvent.objects.get(action="token.revoke").via == "cli"
     with pytest.raises(CommandError, match="No active token"):
         run("revoke", prefix)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
+from conftest import api_me
 from django.urls import reverse
 
 from guanxi.audit.models import AuditEvent
@@ -21,28 +19,10 @@ pytestmark = pytest.mark.django_db
 STRONG = "Grün-Tee-7319!"
 
 
-@pytest.fixture
-def client_for() -> Callable[[User | None], Client]:
-    """A client signed in as `user` (None: signed out) that reads the pages in English."""
-
-    def make(user: User | None) -> Client:
-        client = Client()
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
-
-
 def _secret_in(body: str) -> str:
     match = re.search(r'id="token-secret"[^>]*value="(gx_[^"]+)"', body)
     assert match, "the page shows no token"
     return match.group(1)
-
-
-def _api_me(secret: str) -> Any:
-    return Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
 # ---- Access ---------------------------------------------------------------------------------------------
@@ -241,12 +221,12 @@ def test_an_administrator_cannot_demote_themselves(client_for: Any, admin: User)
 def test_deactivating_a_user_stops_their_token(client_for: Any, admin: User, make_user: Any) -> None:
     user = make_user("sales")
     _token, secret = token_create(actor=user, user=user, name="script")
-    assert _api_me(secret).status_code == 200
+    assert api_me(secret).status_code == 200
 
     client_for(admin).post(reverse("user-edit", args=[user.pk]), {"role": "sales"})
 
     assert User.objects.get(pk=user.pk).is_active is False
-    assert _api_me(secret).status_code == 401
+    assert api_me(secret).status_code == 401
 
 
 # ---- Teams ----------------------------------------------------------------------------------------------
@@ -311,7 +291,7 @@ def test_a_token_secret_shows_once_and_only_its_digest_is_stored(client_for: Any
     profile = client.get(reverse("profile")).content.decode()
     assert secret not in profile and f"{token.prefix}…" in profile
     assert AuditEvent.objects.get(action="token.create").via == "web"
-    me = _api_me(secret)
+    me = api_me(secret)
     assert me.status_code == 200 and me.json()["username"] == user.username
 
 
@@ -324,7 +304,7 @@ def test_revoking_a_token_makes_the_api_refuse_it(client_for: Any, make_user: An
     assert response.status_code == 302 and response["Location"] == reverse("profile")
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert _api_me(secret).status_code == 401
+    assert api_me(secret).status_code == 401
     assert AuditEvent.objects.filter(action="token.revoke", target_id=str(token.pk)).count() == 1
 
 
@@ -336,7 +316,7 @@ def test_a_user_cannot_revoke_someone_elses_token(client_for: Any, make_user: An
 
     assert response.status_code == 403
     assert ApiToken.objects.get(pk=token.pk).revoked_at is None
-    assert _api_me(secret).status_code == 200
+    assert api_me(secret).status_code == 200
 
 
 def test_revoke_does_not_redirect_off_site(client_for: Any, make_user: Any) -> None:
@@ -361,7 +341,7 @@ def test_an_administrator_creates_a_token_for_another_user(
     assert reverse("user-token-create", args=[user.pk]) in edit_page.content.decode()
     assert response.status_code == 200
     secret = _secret_in(response.content.decode())
-    assert _api_me(secret).json()["username"] == user.username
+    assert api_me(secret).json()["username"] == user.username
     event = AuditEvent.objects.get(action="token.create")
     assert (event.actor, event.data["user"]) == (admin, user.username)
 
