@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.db import connection
-from django.db.models import BooleanField, Model, QuerySet
+from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from guanxi.core.phone import phone_national_digits
@@ -98,11 +98,17 @@ def _fts_phrase(q: str) -> str:
     return '"' + q.replace('"', '""') + '"'
 
 
-def search_filter(queryset: QuerySet[M], q: str, *, fts_prefix: str) -> QuerySet[M]:
+def search_filter(
+    queryset: QuerySet[M], q: str, *, fts_prefix: str, window: int | None = None
+) -> QuerySet[M]:
     """Narrow `queryset` to the records whose search columns match `q`.
 
     `fts_prefix` names the SQLite FTS5 tables `<prefix>_tri` and `<prefix>_keys` that index the
     queryset's table (created by the app's migration); PostgreSQL uses the indexes on the columns.
+
+    `window`: the caller reads at most the first `window` rows, newest (highest id) first. On PostgreSQL
+    the newest matches are then found here (`_pg_newest`) and the queryset narrowed to their ids, because
+    the planner cannot tell a rare term from a common one and picks a slow plan for either.
     """
     term = normalize_query(q)
     if not term:
@@ -113,11 +119,72 @@ def search_filter(queryset: QuerySet[M], q: str, *, fts_prefix: str) -> QuerySet
         else:
             table, match = f"{fts_prefix}_keys", _fts_phrase(term)
         return queryset.filter(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [match]))
+    if window is not None and window <= PG_MAX_WINDOW:
+        return queryset.filter(pk__in=_pg_newest(queryset, term, window))
+    return queryset.filter(_pg_condition(term, indexed=True))
+
+
+# PostgreSQL: how the newest matches are found (docs/adr/0004-postgres-search-plans.md).
+PG_FIRST_WALK = 4000  # rows read newest first before judging how common the term is (about 2 ms)
+PG_MAX_WALK = 50_000  # the most rows one more walk may read (about 25 ms)
+PG_MAX_WALKS = 4
+PG_MAX_WINDOW = 5000  # deeper pages use the plain filter and the planner's plan
+PG_INDEX_COST = 25  # reading one match through the index costs about as much as walking this many rows
+
+
+def _pg_condition(term: str, *, indexed: bool) -> Q:
+    """The match as SQL: `indexed` in the form the GIN indexes answer, else a form no index answers, so
+    that a walk reads the rows in id order (and cheaply: strpos costs a tenth of string_to_array)."""
+    if len(term) >= 3 and indexed:
+        return Q(search_text__contains=term)
     if len(term) >= 3:
-        return queryset.filter(search_text__contains=term)
-    return queryset.filter(
-        RawSQL("string_to_array(search_keys, ' ') @> ARRAY[%s]::text[]", [term], output_field=BooleanField())
+        sql, params = "strpos(search_text, %s) > 0", [term]
+    elif indexed:
+        sql, params = "string_to_array(search_keys, ' ') @> ARRAY[%s]::text[]", [term]
+    else:
+        sql, params = "strpos(' ' || search_keys || ' ', %s) > 0", [f" {term} "]
+    return Q(RawSQL(sql, params, output_field=BooleanField()))
+
+
+def _pg_newest(queryset: QuerySet[M], term: str, need: int) -> list[int]:
+    """The ids of the newest `need` records of `queryset` that match `term`, newest first (all, if fewer).
+
+    First walk the newest rows by id: a common term fills the page within a few thousand rows. What the
+    walk found tells how common the term is; a rare one is cheaper to read whole through the GIN index
+    (then sorted here) than to walk for. Every step reads a bounded number of rows.
+    """
+    ids = queryset.order_by("-pk").values_list("pk", flat=True)
+    all_ids = queryset.model._default_manager.order_by("-pk").values_list("pk", flat=True)
+    walk_match = _pg_condition(term, indexed=False)
+    found: list[int] = []
+    upper: int | None = None  # rows with ids below this are not read yet
+    walked, size = 0, PG_FIRST_WALK
+    # Digit trigrams are few and common: a 4-digit phone fragment has 6 index candidates a match.
+    index_cost = PG_INDEX_COST * (4 if term.isdigit() else 1)
+    for _ in range(PG_MAX_WALKS):
+        rows = all_ids if upper is None else all_ids.filter(pk__lt=upper)
+        lowest = list(rows[size - 1 : size])  # the id `size` rows down: the walk reads down to it
+        window = ids.filter(walk_match)
+        window = window if upper is None else window.filter(pk__lt=upper)
+        if lowest:
+            window = window.filter(pk__gte=lowest[0])
+        found += window[: need - len(found)]
+        if len(found) >= need or not lowest:
+            return found
+        walked, upper = walked + size, lowest[0]
+        share = len(found) / walked
+        if not share:
+            break
+        rest = (need - len(found)) / share  # rows still to walk, at the share seen so far
+        if rest > index_cost * share * upper:  # ids are dense: about `upper` rows are left below
+            break
+        size = min(int(rest * 1.25) + 1, PG_MAX_WALK)
+    older = (
+        queryset.filter(_pg_condition(term, indexed=True), pk__lt=upper)
+        .order_by()
+        .values_list("pk", flat=True)
     )
+    return found + sorted(older, reverse=True)[: need - len(found)]
 
 
 def sqlite_fts_sql(table: str, prefix: str) -> list[str]:

@@ -89,11 +89,16 @@ class PageSlice:
         return self.number > 1
 
 
-def paginate(request: HttpRequest, items: Any, per_page: int) -> PageSlice:
+def page_number(request: HttpRequest) -> int:
+    """The page a list request asks for (`?page=`), 1 when it names none or nonsense."""
     try:
-        number = max(1, int(request.GET.get("page", "1")))
+        return max(1, int(request.GET.get("page", "1")))
     except ValueError:
-        number = 1
+        return 1
+
+
+def paginate(request: HttpRequest, items: Any, per_page: int) -> PageSlice:
+    number = page_number(request)
     start = (number - 1) * per_page
     rows = list(items[start : start + per_page + 1])
     return PageSlice(items=rows[:per_page], number=number, has_next=len(rows) > per_page)

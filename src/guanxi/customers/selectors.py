@@ -69,11 +69,14 @@ def customer_list(
     kind: str = "",
     custom: dict[str, Any] | None = None,
     sort: str = "newest",
+    window: int | None = None,
 ) -> QuerySet[Customer]:
-    """Customers in scope matching the search and filters, sorted, with phones, emails and tags prefetched."""
+    """Customers in scope matching the search and filters, sorted, with phones, emails and tags prefetched.
+
+    `window`: the caller reads at most this many rows from the top (a page and the row after it); with the
+    default sort a search then finds just those, fast whether the term is rare or common.
+    """
     customers = customer_scope(actor=actor)
-    if q:
-        customers = search_filter(customers, q, fts_prefix="customers_search")
     filters: dict[str, Any] = {}
     if stage:
         filters["stage"] = stage
@@ -101,6 +104,9 @@ def customer_list(
             filters[f"custom_fields__{key}"] = _custom_filter_value(definitions[key], value)
     if filters:
         customers = customers.filter(**filters)
+    if q:
+        newest = window if SORTS.get(sort, "-id") == "-id" else None
+        customers = search_filter(customers, q, fts_prefix="customers_search", window=newest)
     return _with_details(actor, customers).order_by(SORTS.get(sort, "-id"), "-id")
 
 

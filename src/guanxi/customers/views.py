@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from guanxi.core.errors import DomainError, ValidationFailed
 from guanxi.core.permissions import ALL, OWN, can, scope_of
-from guanxi.core.web import apply_errors, error_page, paginate, requires
+from guanxi.core.web import apply_errors, error_page, page_number, paginate, requires
 from guanxi.customers import selectors, services
 from guanxi.customers.forms import SORT_CHOICES, CustomerFilterForm, CustomerForm
 from guanxi.customers.models import Customer
@@ -52,7 +52,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.SORTS:
         sort = "newest"
-    customers = selectors.customer_list(actor=actor, sort=sort, **form.values())
+    window = page_number(request) * settings.GUANXI_PAGE_SIZE + 1
+    customers = selectors.customer_list(actor=actor, sort=sort, window=window, **form.values())
     page = paginate(request, customers, settings.GUANXI_PAGE_SIZE)
     may_tag, may_assign = can(actor, "tag.apply"), can(actor, "customer.assign")
     context: dict[str, Any] = {
@@ -140,7 +141,7 @@ def search_suggest(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if len(q) < 1:
         return HttpResponse("")
-    customers = list(selectors.customer_list(actor=_actor(request), q=q)[:SUGGESTIONS])
+    customers = list(selectors.customer_list(actor=_actor(request), q=q, window=SUGGESTIONS)[:SUGGESTIONS])
     return render(request, "customers/search_suggest.html", {"q": q, "customers": customers})
 
 

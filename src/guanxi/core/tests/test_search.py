@@ -328,3 +328,48 @@ def test_customer_list_search_is_applied_in_the_database(
     # the search is one filter in the list query, not a query per customer
     with django_assert_max_num_queries(4):
         list(selectors.customer_list(actor=admin, q="zw"))
+
+
+# A search that reads only the first rows (`window`): on PostgreSQL the newest matches are found by walking
+# the newest rows, then through the index (core.search._pg_newest); the answer must be the full search's.
+
+
+@pytest.fixture
+def crowd(admin: User, make_user: Callable[..., User]) -> dict[str, User]:
+    """60 customers: 王 in every second name, 李建 in every seventh, 欧阳 in two; two owners."""
+    seller = make_user("sales")
+    for i in range(60):
+        surname = "王" if i % 2 else ("李建" if i % 7 == 0 else "赵")
+        name = f"欧阳{i}" if i in (3, 41) else f"{surname}{chr(0x4E00 + i)}"
+        services.customer_create(actor=admin, name=name, owner=seller if i % 3 else admin)
+    return {"admin": admin, "sales": seller}
+
+
+WALKS = {
+    "walk, then the index": {},
+    "many short walks": {"PG_FIRST_WALK": 3, "PG_MAX_WALK": 4, "PG_MAX_WALKS": 20, "PG_INDEX_COST": 10**6},
+    "index at once": {"PG_FIRST_WALK": 2, "PG_INDEX_COST": 0},
+}
+
+
+@pytest.mark.parametrize("walk", list(WALKS))
+@pytest.mark.parametrize("q", ["王", "wang", "lj", "李建", "oy", "欧阳", "ouyang4", "nobody"])
+@pytest.mark.parametrize("who", ["admin", "sales"])
+def test_a_windowed_search_finds_what_the_full_search_finds(
+    crowd: dict[str, User], monkeypatch: pytest.MonkeyPatch, walk: str, q: str, who: str
+) -> None:
+    for name, value in WALKS[walk].items():
+        monkeypatch.setattr(f"guanxi.core.search.{name}", value)
+    actor = crowd[who]
+    everything = list(selectors.customer_list(actor=actor, q=q).values_list("pk", flat=True))
+    for offset, limit in [(0, 1), (0, 5), (5, 5), (0, 60), (20, 10)]:
+        window = offset + limit + 1
+        page = selectors.customer_list(actor=actor, q=q, window=window)[offset:window]
+        assert [c.pk for c in page] == everything[offset:window], (offset, limit)
+
+
+def test_a_windowed_search_sorted_otherwise_is_the_full_search(crowd: dict[str, User]) -> None:
+    by_name = selectors.customer_list(actor=crowd["admin"], q="王", sort="name", window=3)
+    assert [c.name for c in by_name[:3]] == sorted(
+        selectors.customer_list(actor=crowd["admin"], q="王").values_list("name", flat=True)
+    )[:3]
