@@ -51,11 +51,6 @@ def test_name_pinyin_keeps_latin_runs_as_one_syllable(name: str, full: str, init
     assert name_pinyin(name) == (full, initials)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: name_syllables does not NFKC-normalise, so full-width Latin letters typed in a Chinese "
-    "IME (ＡＢＣ) stay full-width in the pinyin and initials; searching 'abcgs' misses ＡＢＣ公司.",
-)
 def test_name_pinyin_reads_full_width_latin_as_half_width() -> None:
     assert name_pinyin("ＡＢＣ公司", person=False) == ("abcgongsi", "ags")
 
@@ -66,11 +61,6 @@ def test_name_pinyin_of_a_company_does_not_read_the_first_character_as_a_surname
     assert name_pinyin("曾经理", person=True) == ("zengjingli", "zjl")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pinyin is built character by character (core/pinyin.py _char), so words lose their "
-    "reading: 银行 reads yinxing, 重庆 zhongqing, 长城 zhangcheng; a company is not found by its pinyin.",
-)
 @pytest.mark.parametrize(
     ("name", "full"),
     [("中国银行", "zhongguoyinhang"), ("重庆汽车", "chongqingqiche"), ("长城汽车", "changchengqiche")],
