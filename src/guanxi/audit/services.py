@@ -25,10 +25,14 @@ def _empty_as_none(value: Any) -> Any:
 
 
 def changes_between(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for each field whose value differs (empty counts as unset), JSON-safe."""
+    """{field: [old, new]} for each field whose value differs (empty counts as unset), JSON-safe.
+
+    A field missing from one side counts as unset there, so a value removed (a custom field emptied,
+    which leaves the record's snapshot) is a change to None.
+    """
     changes = {}
-    for key in new:
-        before, after = _empty_as_none(old.get(key)), _empty_as_none(new[key])
+    for key in [*new, *(key for key in old if key not in new)]:
+        before, after = _empty_as_none(old.get(key)), _empty_as_none(new.get(key))
         if before != after:
             changes[key] = [before, after]
     return changes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -15,6 +16,10 @@ from guanxi.core.errors import ValidationFailed
 from guanxi.core.phone import phone_normalize
 from guanxi.core.search import SearchParts, search_document
 from guanxi.customers.models import Asset, Customer, CustomFieldDefinition, TimelineEntry
+
+# The email columns (CustomerEmail.address, Contact.email) hold 254 characters, the longest address SMTP
+# can deliver to; validate_email accepts up to 320.
+EMAIL_MAX_LENGTH = 254
 
 
 class Errors:
@@ -54,6 +59,9 @@ def clean_emails(raw: Iterable[str], errors: Errors, field: str = "emails") -> l
             continue
         local, _sep, domain = address.rpartition("@")
         address = f"{local}@{domain.lower()}" if local else address
+        if len(address) > EMAIL_MAX_LENGTH:
+            errors.add(field, _("Enter at most %(limit)d characters.") % {"limit": EMAIL_MAX_LENGTH})
+            continue
         try:
             validate_email(address)
         except DjangoValidationError:
@@ -104,6 +112,8 @@ def _custom_value(d: CustomFieldDefinition, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError
         number = float(str(value).replace(",", ""))
+        if not math.isfinite(number):  # nan, inf and 1e400: JSON has no way to write them
+            raise ValueError
         return int(number) if number.is_integer() else number
     if d.type == CustomFieldDefinition.Type.DATE:
         return (value if isinstance(value, date) else date.fromisoformat(str(value))).isoformat()

@@ -77,6 +77,7 @@ def tag_delete(*, actor: User, tag: Tag) -> None:
 
 
 FIELD_ATTRS = ("label", "type", "choices", "required", "help_text", "position", "active")
+MAX_POSITION = 9999
 
 
 def _clean_definition(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
@@ -106,7 +107,21 @@ def _clean_definition(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
             cleaned["position"] = max(int(fields["position"] or 0), 0)
         except (TypeError, ValueError):
             errors.add("position", _("Enter a whole number."))
+        else:
+            if cleaned["position"] > MAX_POSITION:
+                errors.add(
+                    "position", _("Enter a whole number from 0 to %(limit)d.") % {"limit": MAX_POSITION}
+                )
     return cleaned
+
+
+def _free_key() -> str:
+    """The first key field_<n> no definition has, n counting up from the number of definitions + 1."""
+    taken = set(CustomFieldDefinition.objects.filter(key__startswith="field_").values_list("key", flat=True))
+    n = CustomFieldDefinition.objects.count() + 1
+    while f"field_{n}" in taken:
+        n += 1
+    return f"field_{n}"
 
 
 @transaction.atomic
@@ -117,9 +132,9 @@ def custom_field_create(
     ensure_can(actor, "customfield.manage")
     errors = Errors()
     cleaned = _clean_definition({"label": label, "type": type, **fields}, errors)
-    key = slugify(key or "").replace("-", "_")
-    if not key:
-        key = f"field_{CustomFieldDefinition.objects.count() + 1}"
+    key = slugify(key or "").replace("-", "_") or _free_key()
+    if len(key) > 50:
+        errors.add("key", _("Enter at most %(limit)d characters.") % {"limit": 50})
     if cleaned.get("type") == CustomFieldDefinition.Type.CHOICE and not cleaned.get("choices"):
         errors.add("choices", _("A choice field needs at least one choice."))
     errors.raise_if_any()

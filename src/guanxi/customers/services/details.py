@@ -26,6 +26,8 @@ from guanxi.users.models import User
 
 CONTACT_TEXT = {"name": 100, "title": 100, "wechat_id": 64, "notes": 500}
 ASSET_TEXT = {"name": 100, "vin": 17, "model": 100, "address": 200, "notes": 500}
+MAX_MILEAGE_KM = 9_999_999  # more than any vehicle runs; the column holds up to 2,147,483,647
+CONSENT_EARLIEST_YEAR = 1900  # before it a date is a typing error, and year 1 overflows in UTC
 
 
 def _in_scope(actor: User, customer: Customer) -> Customer:
@@ -133,12 +135,12 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
     customer_reindex(customer)
 
 
-def _clean_asset(fields: dict[str, Any], errors: Errors, *, kind: str) -> dict[str, Any]:
+def _clean_asset(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
     for key in sorted(set(fields) - {*ASSET_TEXT, "kind", "plate", "mileage_km", "site_stage"}):
         errors.add(key, _("Unknown field."))
     cleaned = _texts(fields, ASSET_TEXT, errors)
     if "kind" in fields:
-        cleaned["kind"] = kind = clean_choice(fields["kind"], Asset.Kind, "kind", errors)
+        cleaned["kind"] = clean_choice(fields["kind"], Asset.Kind, "kind", errors)
     if "plate" in fields:
         plate = normalize_plate(str(fields["plate"] or ""))
         if plate and not 5 <= len(plate) <= 10:
@@ -159,15 +161,32 @@ def _clean_asset(fields: dict[str, Any], errors: Errors, *, kind: str) -> dict[s
                     raise ValueError
             except ValueError:
                 errors.add("mileage_km", _("Enter a whole number of kilometres."))
+            else:
+                if cleaned["mileage_km"] > MAX_MILEAGE_KM:
+                    errors.add(
+                        "mileage_km",
+                        _("Enter a whole number from 0 to %(limit)d.") % {"limit": MAX_MILEAGE_KM},
+                    )
     if "site_stage" in fields:
         cleaned["site_stage"] = clean_choice(
             fields["site_stage"], Asset.SiteStage, "site_stage", errors, blank=True
         )
-    if kind == Asset.Kind.VEHICLE and "plate" in cleaned and not cleaned["plate"] and not cleaned.get("vin"):
-        errors.add("plate", _("A vehicle needs a licence plate or a VIN."))
-    if kind == Asset.Kind.SITE and "address" in cleaned and not cleaned["address"]:
-        errors.add("address", _("A building site needs an address."))
     return cleaned
+
+
+def _check_asset(stored: dict[str, Any], cleaned: dict[str, Any], errors: Errors) -> None:
+    """Rules across fields, on the asset as it will be: the stored values with the cleaned ones over them.
+
+    A rule is checked only when a field it reads is sent, so an older asset that breaks one can still have
+    its other fields changed.
+    """
+    asset = {**stored, **cleaned}
+    kind = asset.get("kind")
+    sent = [key for key in ("plate", "vin", "kind") if key in cleaned]
+    if kind == Asset.Kind.VEHICLE and sent and not asset.get("plate") and not asset.get("vin"):
+        errors.add(sent[0], _("A vehicle needs a licence plate or a VIN."))
+    if kind == Asset.Kind.SITE and ("address" in cleaned or "kind" in cleaned) and not asset.get("address"):
+        errors.add("address", _("A building site needs an address."))
 
 
 @transaction.atomic
@@ -179,7 +198,8 @@ def asset_create(*, actor: User, customer: Customer, kind: str = Asset.Kind.VEHI
     defaults = {"plate": "", "vin": ""} if kind == Asset.Kind.VEHICLE else {}
     if kind == Asset.Kind.SITE:
         defaults["address"] = ""
-    cleaned = _clean_asset({**defaults, **fields, "kind": kind}, errors, kind=kind)
+    cleaned = _clean_asset({**defaults, **fields, "kind": kind}, errors)
+    _check_asset({}, cleaned, errors)
     errors.raise_if_any()
     asset = Asset.objects.create(customer=customer, **cleaned)
     customer_reindex(customer)
@@ -202,7 +222,9 @@ def asset_update(*, actor: User, asset: Asset, **fields: Any) -> Asset:
     customer = _in_scope(actor, asset.customer)
     asset = Asset.objects.get(pk=asset.pk, customer=customer)
     errors = Errors()
-    cleaned = _clean_asset(fields, errors, kind=str(fields.get("kind", asset.kind)))
+    cleaned = _clean_asset(fields, errors)
+    stored = {key: getattr(asset, key) for key in ("kind", "plate", "vin", "address")}
+    _check_asset(stored, cleaned, errors)
     errors.raise_if_any()
     before = {key: getattr(asset, key) for key in cleaned}
     for key, value in cleaned.items():
@@ -258,6 +280,11 @@ def consent_record(
         when = timezone.make_aware(when)
     if when > timezone.now() + timedelta(minutes=5):
         errors.add("recorded_at", _("Consent cannot be recorded in the future."))
+    elif when.year < CONSENT_EARLIEST_YEAR:
+        errors.add(
+            "recorded_at",
+            _("Consent cannot be recorded before %(year)d.") % {"year": CONSENT_EARLIEST_YEAR},
+        )
     if len(note) > 300:
         errors.add("note", _("Enter at most %(limit)d characters.") % {"limit": 300})
     errors.raise_if_any()

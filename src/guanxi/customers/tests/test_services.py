@@ -422,11 +422,6 @@ def test_an_inactive_custom_field_is_neither_required_nor_accepted(
     assert caught.value.details == {"custom_fields.region": ["There is no custom field “region”."]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: services/_common.py _custom_value accepts float('nan') and float('inf') for a number field; "
-    "the stored JSON then holds NaN/Infinity, which PostgreSQL refuses (a 500) and no JSON reader accepts.",
-)
 @pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", "1e400"])
 def test_customer_create_refuses_a_number_custom_field_that_is_not_finite(
     admin: User, custom: dict[str, CustomFieldDefinition], value: str
@@ -549,12 +544,6 @@ def test_customer_update_changes_and_removes_custom_field_values(
     assert event.changes["custom_fields.fleet"] == [12, 15]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: removing a custom field value is not audited: _snapshot lists only the keys present and "
-    "changes_between reads only the keys of the new snapshot (services/customer.py, audit/services.py), "
-    "so a removal alone writes no audit event and no timeline entry.",
-)
 def test_customer_update_records_the_removal_of_a_custom_field_value(
     admin: User, custom: dict[str, CustomFieldDefinition]
 ) -> None:
@@ -976,11 +965,6 @@ def test_asset_create_refuses_an_unknown_kind(sales: User, zhang: Customer) -> N
     assert caught.value.details == {"kind": ["“boat” is not one of the allowed values."]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: mileage_km has no upper bound (services/details.py _clean_asset, schemas.AssetIn); a value "
-    "past the PositiveIntegerField range is written and PostgreSQL fails with 'integer out of range' (500).",
-)
 def test_asset_create_refuses_a_mileage_no_vehicle_has(sales: User, zhang: Customer) -> None:
     with pytest.raises(ValidationFailed) as caught:
         services.asset_create(actor=sales, customer=zhang, plate="粤B12345", mileage_km=10**10)
@@ -1002,11 +986,6 @@ def test_asset_update_records_changes(sales: User, zhang: Customer) -> None:
     assert zhang.timeline.filter(kind="asset.changed").count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: asset_update validates 'a vehicle needs a plate or a VIN' against the fields sent only "
-    "(services/details.py _clean_asset), so clearing the plate of a vehicle whose VIN is stored is refused.",
-)
 def test_asset_update_may_clear_the_plate_of_a_vehicle_with_a_vin(sales: User, zhang: Customer) -> None:
     asset = services.asset_create(actor=sales, customer=zhang, plate="粤B12345", vin="LSVAU2180N2183294")
     services.asset_update(actor=sales, asset=asset, plate="")
@@ -1198,11 +1177,6 @@ def test_custom_field_create_makes_a_key_from_the_given_one_or_a_numbered_one(ad
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: custom_field_create numbers a missing key field_<count+1> (services/config.py), which can "
-    "be a key already taken, so a request that named no key fails with a Conflict about a key it never sent.",
-)
 def test_custom_field_create_without_a_key_never_conflicts(admin: User) -> None:
     services.custom_field_create(actor=admin, key="field_2", label="甲", type="text")
     services.custom_field_create(actor=admin, label="乙", type="text")
