@@ -63,14 +63,27 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return _error(request, exc.status, exc.code, exc.message, exc.details)
 
 
+REQUEST_PARTS = ("body", "query", "path", "header", "cookie", "form", "file")
+
+
+def _field_name(location: Any) -> str:
+    """The field an error is about: ("body", "payload", "phones", 0) → "phones.0".
+
+    Only the leading parts go: where in the request (body, query, path) and, for the body, the view's
+    parameter (every view names it `payload`), so a field called body or query keeps its name.
+    """
+    parts = list(location)
+    source = parts.pop(0) if parts[:1] and parts[0] in REQUEST_PARTS else None
+    if source == "body" and parts[:1] == ["payload"]:
+        parts.pop(0)
+    return ".".join(map(str, parts)) or "request"
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     details: dict[str, list[str]] = {}
     for error in exc.errors:
-        location = [
-            str(part) for part in error.get("loc", ()) if part not in ("body", "payload", "query", "path")
-        ]
-        details.setdefault(".".join(location) or "request", []).append(str(error.get("msg", "")))
+        details.setdefault(_field_name(error.get("loc", ())), []).append(str(error.get("msg", "")))
     return _error(request, 422, "validation_failed", _("Some fields are not valid."), details)
 
 

@@ -29,6 +29,7 @@ from guanxi.customers.schemas import (
     CustomFieldIn,
     CustomFieldOut,
     CustomFieldPatch,
+    Id,
     NoteIn,
     TagIn,
     TagOut,
@@ -43,9 +44,9 @@ MAX_OFFSET = 1_000_000_000
 class CustomerFilters(Schema):
     q: str = ""
     stage: str = ""
-    tag: int | None = None
-    owner: int | None = None
-    team: int | None = None
+    tag: Id | None = None
+    owner: Id | None = None
+    team: Id | None = None
     source: str = ""
     city: str = ""
     kind: str = ""

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
+from pydantic import ModelWrapValidatorHandler, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
+from guanxi.customers.services.config import MAX_POSITION
+from guanxi.customers.services.details import MAX_MILEAGE_KM
+
+# A database id: SQLite refuses integers past 64 bits with OverflowError where Django does not guard the
+# lookup (foreign keys, IN lists), so the API refuses them first.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Kind = Literal["person", "company"]
 Stage = Literal["lead", "prospect", "customer", "repeat", "loyal", "at_risk", "churned"]
 Gender = Literal["", "male", "female"]
@@ -15,12 +24,31 @@ Source = Literal[
 ]
 
 
+class BodyIn(Schema):
+    """A request body, which must be a JSON object.
+
+    ninja's Schema wraps what it validates so that fields can be read from an object's attributes (its
+    validator of this name); a body of [], "text" or 42 would then read as an object with no fields, a
+    change of nothing answered 200. A body is JSON, never an object with attributes: this validator takes
+    the place of ninja's, refuses what is not a JSON object and validates the object as it is.
+    """
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(
+        cls, values: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
+        if not isinstance(values, dict):
+            raise PydanticCustomError("object_type", _("Send the fields as a JSON object."))
+        return handler(values)
+
+
 class Ref(Schema):
     id: int
     name: str
 
 
-class CustomerIn(Schema):
+class CustomerIn(BodyIn):
     name: str = Field(..., max_length=200, examples=["张伟"])
     kind: Kind = "person"
     phones: list[str] = Field(default_factory=list, examples=[["138 0013 8000"]])
@@ -39,11 +67,11 @@ class CustomerIn(Schema):
     stage: Stage = "lead"
     notes: str = ""
     custom_fields: dict[str, Any] = Field(default_factory=dict)
-    owner_id: int | None = None
-    team_id: int | None = None
+    owner_id: Id | None = None
+    team_id: Id | None = None
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(BodyIn):
     name: str | None = Field(None, max_length=200)
     kind: Kind | None = None
     phones: list[str] | None = None
@@ -62,8 +90,8 @@ class CustomerPatch(Schema):
     stage: Stage | None = None
     notes: str | None = None
     custom_fields: dict[str, Any] | None = None
-    owner_id: int | None = None
-    team_id: int | None = None
+    owner_id: Id | None = None
+    team_id: Id | None = None
 
 
 class CustomerOut(Schema):
@@ -138,7 +166,7 @@ class CustomerPage(Schema):
     )
 
 
-class ContactIn(Schema):
+class ContactIn(BodyIn):
     name: str = Field(..., max_length=100)
     title: str = ""
     phone: str = ""
@@ -148,7 +176,7 @@ class ContactIn(Schema):
     notes: str = ""
 
 
-class ContactPatch(Schema):
+class ContactPatch(BodyIn):
     name: str | None = None
     title: str | None = None
     phone: str | None = None
@@ -182,25 +210,25 @@ class ContactOut(Schema):
         return str(obj.display_wechat_id)
 
 
-class AssetIn(Schema):
+class AssetIn(BodyIn):
     kind: Literal["vehicle", "site", "other"] = "vehicle"
     name: str = ""
     plate: str = Field("", examples=["粤B12345"])
     vin: str = ""
     model: str = ""
-    mileage_km: int | None = Field(None, ge=0)
+    mileage_km: int | None = Field(None, ge=0, le=MAX_MILEAGE_KM)
     address: str = ""
     site_stage: Literal["", "planning", "foundation", "structure", "finishing", "completed"] = ""
     notes: str = ""
 
 
-class AssetPatch(Schema):
+class AssetPatch(BodyIn):
     kind: Literal["vehicle", "site", "other"] | None = None
     name: str | None = None
     plate: str | None = None
     vin: str | None = None
     model: str | None = None
-    mileage_km: int | None = Field(None, ge=0)
+    mileage_km: int | None = Field(None, ge=0, le=MAX_MILEAGE_KM)
     address: str | None = None
     site_stage: Literal["", "planning", "foundation", "structure", "finishing", "completed"] | None = None
     notes: str | None = None
@@ -220,7 +248,7 @@ class AssetOut(Schema):
     notes: str
 
 
-class ConsentIn(Schema):
+class ConsentIn(BodyIn):
     purpose: Literal["marketing", "profiling"]
     channel: Literal["any", "sms", "email", "wechat"] = "any"
     granted: bool
@@ -244,7 +272,7 @@ class ConsentOut(Schema):
         return obj.recorded_by.username if obj.recorded_by else None
 
 
-class NoteIn(Schema):
+class NoteIn(BodyIn):
     body: str = Field(..., max_length=5000)
 
 
@@ -260,23 +288,23 @@ class TimelineOut(Schema):
         return obj.actor.username if obj.actor else None
 
 
-class BulkTagIn(Schema):
-    ids: list[int] = Field(..., min_length=1, max_length=10000)
+class BulkTagIn(BodyIn):
+    ids: list[Id] = Field(..., min_length=1, max_length=10000)
     tag: str
     remove: bool = False
 
 
-class BulkAssignIn(Schema):
-    ids: list[int] = Field(..., min_length=1, max_length=10000)
-    owner_id: int | None = None
-    team_id: int | None = None
+class BulkAssignIn(BodyIn):
+    ids: list[Id] = Field(..., min_length=1, max_length=10000)
+    owner_id: Id | None = None
+    team_id: Id | None = None
 
 
 class BulkResult(Schema):
     changed: int
 
 
-class TagIn(Schema):
+class TagIn(BodyIn):
     name: str = Field(..., max_length=50)
     color: str = "#2563eb"
 
@@ -287,23 +315,23 @@ class TagOut(Schema):
     color: str
 
 
-class CustomFieldIn(Schema):
+class CustomFieldIn(BodyIn):
     key: str = Field("", max_length=50, description="Letters, digits and _; fixed once made.")
     label: str = Field(..., max_length=100)
     type: Literal["text", "number", "date", "choice", "boolean"]
     choices: list[str] = Field(default_factory=list)
     required: bool = False
     help_text: str = ""
-    position: int = 0
+    position: int = Field(0, ge=0, le=MAX_POSITION)
 
 
-class CustomFieldPatch(Schema):
+class CustomFieldPatch(BodyIn):
     label: str | None = None
     type: Literal["text", "number", "date", "choice", "boolean"] | None = None
     choices: list[str] | None = None
     required: bool | None = None
     help_text: str | None = None
-    position: int | None = None
+    position: int | None = Field(None, ge=0, le=MAX_POSITION)
     active: bool | None = None
 
 

@@ -381,12 +381,6 @@ def test_every_create_endpoint_answers_422_for_a_body_that_is_not_an_object(
     assert state() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ninja's Schema validates with from_attributes (DjangoGetter), so a PATCH body that is not a "
-    'JSON object ([], "text", 42) reads as an empty change and answers 200: a client that sends '
-    "[{...}] believes its change was made. The *Patch/*In schemas should refuse non-objects.",
-)
 @pytest.mark.parametrize(
     ("method", "path", "perm", "body", "ok"), PATCHES, ids=[f"{m} {p}" for m, p, *_ in PATCHES]
 )
@@ -820,12 +814,6 @@ def test_notes_go_on_the_timeline(admin: User) -> None:
     assert empty.status_code == 422 and error(empty)["details"] == {"body": ["This field is required."]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: config/api.py on_validation_error drops every part of an error location equal to 'body', "
-    "'payload', 'query' or 'path', so a field with one of those names (NoteIn.body) is reported as "
-    "'request' instead of by its name; it should drop only the leading location parts.",
-)
 def test_a_schema_error_names_a_field_called_body(admin: User) -> None:
     customer = services.customer_create(actor=admin, name="张伟")
     response = send(bearer(admin), "POST", f"{API}/customers/{customer.pk}/notes", {"body": "字" * 5001})
@@ -1288,13 +1276,6 @@ def test_an_email_past_its_column_answers_422(world: dict[str, Any], path: str, 
     assert response.status_code == 422
 
 
-@pytest.mark.xfail(
-    not ON_POSTGRES,
-    strict=True,
-    reason="BUG: ids past the 64-bit range reach SQLite unchecked through foreign-key and IN lookups "
-    "(Django guards only plain integer exact/lt/gt lookups): GET /customers?owner=|team=|tag= and "
-    "POST /customers/bulk/tag {ids} fail with OverflowError, a 500. The API's int parameters need bounds.",
-)
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
