@@ -69,8 +69,9 @@ def customer_list(request: ApiRequest, filters: Query[CustomerFilters]) -> dict[
     offset = max(0, min(filters.offset, MAX_OFFSET))
     custom = {key[3:]: value for key, value in request.GET.items() if key.startswith("cf_")}
     options = filters.model_dump(exclude={"limit", "offset"})
-    customers = selectors.customer_list(actor=request.auth, custom=custom, **options)
-    items = list(customers[offset : offset + limit + 1])
+    window = offset + limit + 1
+    customers = selectors.customer_list(actor=request.auth, custom=custom, window=window, **options)
+    items = list(customers[offset:window])
     return {
         "items": items[:limit],
         "limit": limit,
