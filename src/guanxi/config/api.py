@@ -15,6 +15,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from guanxi.audit.api import router as audit_router
 from guanxi.core.errors import DomainError
 from guanxi.customers.api import router as customers_router
+from guanxi.customers.api_export import router as export_router
+from guanxi.customers.api_merge import router as merge_router
 from guanxi.users.api import router as users_router
 from guanxi.users.services import token_authenticate
 
@@ -117,5 +119,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/", customers_router)
+api.add_router("/", merge_router)
+api.add_router("/", export_router)
 api.add_router("/", users_router)
 api.add_router("/audit", audit_router)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "guanxi.users",
     "guanxi.audit",
     "guanxi.customers",
+    "guanxi.imports",
 ]
 
 MIDDLEWARE = [

@@ -36,6 +36,9 @@ PERMISSIONS = {
     "customer.change": _("Edit customers, contacts and assets"),
     "customer.delete": _("Delete customers"),
     "customer.assign": _("Change a customer's owner and team"),
+    "customer.merge": _("Merge duplicate customers"),
+    "customer.import": _("Import customers from files"),
+    "customer.export": _("Export customer lists"),
     "customer.note": _("Add notes"),
     "consent.change": _("Record consent"),
     "tag.apply": _("Tag customers"),
@@ -59,11 +62,23 @@ ROLES: dict[str, dict[str, Any]] = {
     "manager": {
         "scope": TEAM,
         "pii": True,
-        "perms": _WORK | {"customer.delete", "customer.assign", "tag.manage"},
+        "perms": _WORK
+        | {
+            "customer.delete",
+            "customer.assign",
+            "customer.merge",
+            "customer.import",
+            "customer.export",
+            "tag.manage",
+        },
     },
     "sales": {"scope": OWN, "pii": True, "perms": set(_WORK)},
     "service": {"scope": TEAM, "pii": True, "perms": _WORK - {"customer.create"}},
-    "marketing": {"scope": ALL, "pii": False, "perms": {"customer.view", "tag.apply", "tag.manage"}},
+    "marketing": {
+        "scope": ALL,
+        "pii": False,
+        "perms": {"customer.view", "customer.export", "tag.apply", "tag.manage"},
+    },
     "viewer": {"scope": TEAM, "pii": False, "perms": {"customer.view"}},
 }
 
