@@ -40,6 +40,9 @@ EXPECTED = {
             "tag.apply",
             "customer.delete",
             "customer.assign",
+            "customer.merge",
+            "customer.import",
+            "customer.export",
             "tag.manage",
         },
     ),
@@ -60,7 +63,7 @@ EXPECTED = {
         True,
         {"customer.view", "customer.change", "customer.note", "consent.change", "tag.apply"},
     ),
-    "marketing": (ALL, False, {"customer.view", "tag.apply", "tag.manage"}),
+    "marketing": (ALL, False, {"customer.view", "customer.export", "tag.apply", "tag.manage"}),
     "viewer": (TEAM, False, {"customer.view"}),
 }
 
