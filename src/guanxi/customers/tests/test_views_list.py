@@ -409,3 +409,20 @@ def test_search_suggest_masks_phones_for_a_viewer(
     make_customer(make_user("sales"), name="张伟", phones=["13800138000"])
     body = client_for(make_user("viewer")).get(reverse("search-suggest"), {"q": "8000"}).content.decode()
     assert "张伟" in body and "138****8000" in body and "138 0013 8000" not in body
+
+
+def test_city_suggestions_load_on_demand_with_the_cities_in_scope(
+    client_for: Any, admin: User, make_user: Any, make_customer: Any
+) -> None:
+    sales = make_user("sales")
+    make_customer(admin, name="张伟", city="广州")
+    make_customer(sales, name="李娜", city="深圳")
+
+    page = client_for(sales).get(LIST).content.decode()
+    assert 'hx-get="/customers/cities"' in page
+    assert '<option value="深圳">' not in page  # not read with every list page
+
+    assert client_for(sales).get("/customers/cities").content.decode() == '<option value="深圳">'
+    assert client_for(admin).get("/customers/cities").content.decode() == (
+        '<option value="广州"><option value="深圳">'
+    )
