@@ -38,7 +38,7 @@ def changes_between(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[
     return changes
 
 
-def audit_record(
+def audit_event(
     *,
     actor: Any,
     action: str,
@@ -46,10 +46,10 @@ def audit_record(
     changes: dict[str, list[Any]] | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit event. Called by every service that writes, inside its transaction."""
+    """One audit event, not saved yet: for services that write many at once (bulk_create)."""
     origin = current_origin()
     user = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=user,
         actor_label=str(getattr(user, "username", "") or "system"),
         via=origin.via,
@@ -64,24 +64,24 @@ def audit_record(
     )
 
 
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | None = None,
+    changes: dict[str, list[Any]] | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event. Called by every service that writes, inside its transaction."""
+    event = audit_event(actor=actor, action=action, target=target, changes=changes, data=data)
+    event.save()
+    return event
+
+
 def audit_record_many(
     *, actor: Any, action: str, targets: Sequence[models.Model], data: dict[str, Any] | None = None
 ) -> None:
     """One audit event per target in a single insert, for bulk actions."""
-    origin = current_origin()
-    user = actor if getattr(actor, "is_authenticated", False) else None
     AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=user,
-            actor_label=str(getattr(user, "username", "") or "system"),
-            via=origin.via,
-            ip=origin.ip,
-            user_agent=origin.user_agent,
-            action=action,
-            target_type=target._meta.label_lower,
-            target_id=str(target.pk),
-            target_label=str(target)[:200],
-            data={k: _plain(v) for k, v in (data or {}).items()},
-        )
-        for target in targets
+        audit_event(actor=actor, action=action, target=target, data=data) for target in targets
     )
