@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.masking import mask_email, mask_text
@@ -153,6 +154,8 @@ class Customer(Masked, models.Model):
             models.Index(fields=["stage", "id"]),
             models.Index(fields=["name"]),
             models.Index(fields=["-updated_at"]),
+            # The duplicate finder groups by WeChat ID; most customers have none.
+            models.Index(fields=["wechat_id"], name="customer_wechat_idx", condition=~models.Q(wechat_id="")),
         ]
 
     def __str__(self) -> str:
@@ -216,6 +219,8 @@ class CustomerEmail(Masked, models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [models.UniqueConstraint(fields=["customer", "address"], name="customer_email_unique")]
+        # Emails match case-insensitively when finding duplicates.
+        indexes = [models.Index(Lower("address"), name="customer_email_lower_idx")]
         verbose_name = _("email")
         verbose_name_plural = _("emails")
 
@@ -372,3 +377,35 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerMerge(models.Model):
+    """A customer merged into another: keeps the merged record traceable after it is deleted.
+
+    `merged_id` is the deleted customer's id (the 360 page of that id leads to the survivor); `snapshot`
+    holds its fields and child rows as they were. When a survivor is merged again, its merge records move
+    to the new survivor, so every earlier id leads to the record that holds its history now.
+    """
+
+    survivor = models.ForeignKey(
+        Customer,
+        verbose_name=_("merged into"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="merges",
+    )
+    merged_id = models.PositiveBigIntegerField(_("merged customer id"), unique=True)
+    merged_name = models.CharField(_("merged customer"), max_length=200)
+    snapshot = models.JSONField(_("merged data"), default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} (#{self.merged_id}) → {self.survivor_id}"

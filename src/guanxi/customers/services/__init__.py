@@ -25,6 +25,7 @@ from guanxi.customers.services.details import (
     contact_update,
     note_add,
 )
+from guanxi.customers.services.merge import customer_merge
 
 __all__ = [
     "asset_create",
@@ -39,6 +40,7 @@ __all__ = [
     "customer_assign",
     "customer_create",
     "customer_delete",
+    "customer_merge",
     "customer_reindex",
     "customer_tag",
     "customer_update",

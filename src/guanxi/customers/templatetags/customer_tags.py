@@ -305,6 +305,31 @@ def _asset(entry: TimelineEntry, reader: TimelineReader) -> TimelineItem:
     )
 
 
+MERGE_MOVED_LABELS = {
+    "phones": gettext_lazy("Phones"),
+    "emails": gettext_lazy("Emails"),
+    "contacts": gettext_lazy("Contacts"),
+    "assets": gettext_lazy("Assets"),
+    "consents": gettext_lazy("Consent records"),
+    "timeline": gettext_lazy("Timeline entries"),
+    "tags": gettext_lazy("Tags"),
+}
+
+
+@register_timeline_kind("customer.merged")
+def _customer_merged(entry: TimelineEntry, reader: TimelineReader) -> TimelineItem:
+    data = _data(entry)
+    moved: dict[str, Any] = data["moved"] if isinstance(data.get("moved"), dict) else {}
+    facts = [(_("Earlier id"), f"#{data['merged_id']}")]
+    facts += [(str(label), str(moved[key])) for key, label in MERGE_MOVED_LABELS.items() if moved.get(key)]
+    return TimelineItem(
+        title=sentence(_("Merged the customer %(name)s into this one"), name=data["merged_name"]),
+        css="changed",
+        diff=diff_rows(data.get("changes"), model=Customer, reader=reader),
+        facts=facts,
+    )
+
+
 def generic_item(entry: TimelineEntry, reader: TimelineReader) -> TimelineItem:
     """Any kind without a renderer: its kind, a diff when it carries `changes`, and its other data."""
     data = _data(entry)
