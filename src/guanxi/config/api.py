@@ -118,8 +118,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
 
 
+# The export router comes first: its /customers/export.csv must match before /customers/{customer_id}.
+api.add_router("/", export_router)
 api.add_router("/", customers_router)
 api.add_router("/", merge_router)
-api.add_router("/", export_router)
 api.add_router("/", users_router)
 api.add_router("/audit", audit_router)

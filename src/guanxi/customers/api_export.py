@@ -2,6 +2,82 @@
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.http.response import HttpResponseBase
+from ninja import Field, Query, Router, Schema
+
+from guanxi.core.http import ApiRequest
+from guanxi.customers.exports import CSV, MAX_VCARD_IDS, VCARD, XLSX, XLSX_TYPE, CustomerExport
+from guanxi.customers.schemas import BodyIn, Id
 
 router = Router(tags=["export"])
+
+
+class ExportFilters(Schema):
+    """The search, filters and sort of GET /customers, without the paging: an export has every row."""
+
+    q: str = ""
+    stage: str = ""
+    tag: Id | None = None
+    owner: Id | None = None
+    team: Id | None = None
+    source: str = ""
+    city: str = ""
+    kind: str = ""
+    sort: str = "newest"
+
+
+class VcardIn(BodyIn):
+    ids: list[Id] = Field(..., min_length=1, max_length=MAX_VCARD_IDS)
+
+
+def _file(content_type: str, description: str) -> dict[str, Any]:
+    """The OpenAPI description of a file download (ninja documents JSON responses only)."""
+    return {
+        "responses": {
+            200: {
+                "description": description,
+                "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    }
+
+
+def _list_export(request: ApiRequest, filters: ExportFilters, format: str) -> HttpResponseBase:
+    options = filters.model_dump()
+    sort = options.pop("sort")
+    options["custom"] = {key[3:]: value for key, value in request.GET.items() if key.startswith("cf_")}
+    return CustomerExport(actor=request.auth, format=format, filters=options, sort=sort).response()
+
+
+@router.get(
+    "/customers/export.csv",
+    summary="Export customers as CSV",
+    openapi_extra=_file("text/csv", "UTF-8 with a byte order mark, one row per customer, streamed."),
+)
+def customer_export_csv(request: ApiRequest, filters: Query[ExportFilters]) -> HttpResponseBase:
+    """Every customer the list would return for the same `q`, filters (also `cf_<key>=<value>`) and `sort`,
+    with personal data masked for roles that see it masked. Needs `customer.export`."""
+    return _list_export(request, filters, CSV)
+
+
+@router.get(
+    "/customers/export.xlsx",
+    summary="Export customers as an Excel workbook",
+    openapi_extra=_file(XLSX_TYPE, "One worksheet, one row per customer."),
+)
+def customer_export_xlsx(request: ApiRequest, filters: Query[ExportFilters]) -> HttpResponseBase:
+    """The same rows and columns as the CSV export, as an .xlsx workbook. Needs `customer.export`."""
+    return _list_export(request, filters, XLSX)
+
+
+@router.post(
+    "/customers/export.vcf",
+    summary="Export customers as vCards",
+    openapi_extra=_file("text/vcard", "vCard 3.0, UTF-8, one card per customer."),
+)
+def customer_export_vcards(request: ApiRequest, payload: VcardIn) -> HttpResponseBase:
+    """The customers with these `ids` that the reader may see (others are left out), as one .vcf file.
+    Needs `customer.export`."""
+    return CustomerExport(actor=request.auth, format=VCARD, ids=payload.ids).response()

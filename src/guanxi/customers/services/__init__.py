@@ -25,6 +25,7 @@ from guanxi.customers.services.details import (
     contact_update,
     note_add,
 )
+from guanxi.customers.services.export import customer_export_record
 from guanxi.customers.services.merge import customer_merge
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "customer_assign",
     "customer_create",
     "customer_delete",
+    "customer_export_record",
     "customer_merge",
     "customer_reindex",
     "customer_tag",

@@ -1,0 +1,467 @@
+"""Customer lists written out as CSV, XLSX and vCard: one module for the pages, the API and `guanxi export`.
+
+An export reads through `selectors.customer_list`, so it holds the actor's scope and filters exactly as the
+list does, and shows personal data through the display properties the list and 360 pages use, so a reader
+who sees masked data (`138****8000`) exports masked data. Rows stream from the database in chunks with their
+phones, emails and tags prefetched: memory and the number of queries per chunk stay flat at a million rows.
+When the last row is written (or the download stops early), one audit event records who exported what.
+
+Spreadsheets run a cell that begins with = + - @ tab or CR as a formula. Text cells are guarded: in CSV a
+leading `'` (which Excel and LibreOffice read as "this is text"); in XLSX an inline string marked
+quotePrefix, which no spreadsheet evaluates and which shows unchanged (`+852 6123 4567`). Numbers and
+dates are written as numbers and dates, never guarded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import IO, Any
+
+import phonenumbers
+from django.db.models import Field, QuerySet
+from django.http import FileResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from guanxi.core.context import Origin, current_origin, origin
+from guanxi.core.permissions import ensure_can, sees_pii
+from guanxi.customers import selectors, services
+from guanxi.customers.models import Customer, CustomFieldDefinition
+from guanxi.users.models import User
+
+CSV, XLSX, VCARD = "csv", "xlsx", "vcf"
+FORMATS = (CSV, XLSX, VCARD)
+CHUNK_SIZE = 2000  # customers per database round trip (one query for them, one each for phones, emails, tags)
+CSV_FLUSH_ROWS = 500  # rows per chunk of a streamed CSV response
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CELL_LIMIT = 32767  # characters Excel holds in one cell
+VCARD_LINE_OCTETS = 75  # RFC 2425 §5.8.1: fold lines longer than this
+MAX_VCARD_IDS = 10000
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+Value = str | int | float | date | datetime | None
+
+CUSTOMER_FIELDS = (
+    "kind",
+    "name",
+    "gender",
+    "birthday",
+    "wechat_id",
+    "member_no",
+    "province",
+    "city",
+    "district",
+    "street",
+    "source",
+    "stage",
+    "notes",
+    "created_at",
+    "updated_at",
+)
+FILTER_KEYS = ("q", "stage", "tag", "owner", "team", "source", "city", "kind", "custom")
+
+
+def guard_text(text: str) -> str:
+    """A CSV cell no spreadsheet runs as a formula: a leading `'` before = + - @ tab or CR."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _field(name: str) -> Field[Any, Any]:
+    field = Customer._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def _label(name: str) -> str:
+    return str(capfirst(_field(name).verbose_name))
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Customer], Value]
+
+
+class CustomerExport:
+    """One export of customers by `actor`: the rows their scope and filters give, as they may see them.
+
+    Refuses (PermissionDenied) an actor without `customer.export` before reading anything. Texts (headers,
+    choice labels) are translated in the language active when the export is made, times are shown in the
+    current time zone (Asia/Shanghai by default), even when the rows are written later by a streamed
+    response.
+    """
+
+    def __init__(
+        self,
+        *,
+        actor: User,
+        format: str,
+        filters: dict[str, Any] | None = None,
+        sort: str = "newest",
+        ids: Iterable[int] | None = None,
+    ) -> None:
+        ensure_can(actor, "customer.export")
+        self.actor = actor
+        self.format = format
+        self.filters = {key: value for key, value in (filters or {}).items() if key in FILTER_KEYS}
+        self.sort = sort if sort in selectors.SORTS else "newest"
+        self.ids = sorted({int(pk) for pk in ids}) if ids is not None else None
+        customers = selectors.customer_list(actor=actor, sort=self.sort, **self.filters)
+        if self.ids is not None:
+            customers = customers.filter(pk__in=self.ids)
+        self.customers: QuerySet[Customer] = customers
+        self.rows_written = 0
+        self._origin: Origin = current_origin()
+        self._tz: tzinfo = timezone.get_current_timezone()
+        self._recorded = False
+        self._choices = {
+            field: {value: str(label) for value, label in _field(field).flatchoices}
+            for field in ("kind", "gender", "source", "stage")
+        }
+        self._yes, self._no = _("Yes"), _("No")
+        self.sheet_title = _("Customers")
+        self.columns = self._columns(list(selectors.custom_field_list(actor=actor)))
+
+    # ---- Rows ----------------------------------------------------------------------------------------
+
+    def _columns(self, definitions: list[CustomFieldDefinition]) -> list[Column]:
+        choice = self._choices
+        tz = self._tz
+
+        def local(value: datetime) -> datetime:
+            return timezone.localtime(value, tz).replace(tzinfo=None, microsecond=0)
+
+        columns = [
+            Column(_("ID"), lambda c: c.pk),
+            Column(_label("name"), lambda c: c.name),
+            Column(_label("kind"), lambda c: choice["kind"].get(c.kind, c.kind)),
+            Column(_("Phones"), lambda c: "; ".join(phone.display for phone in c.phones.all())),
+            Column(_("Emails"), lambda c: "; ".join(email.display for email in c.emails.all())),
+            Column(_label("wechat_id"), lambda c: c.display_wechat_id),
+            Column(_label("gender"), lambda c: choice["gender"].get(c.gender, c.gender) if c.gender else ""),
+            Column(_label("birthday"), _birthday),
+            Column(_label("member_no"), lambda c: c.member_no or ""),
+            Column(_label("province"), lambda c: c.province),
+            Column(_label("city"), lambda c: c.city),
+            Column(_label("district"), lambda c: c.district),
+            Column(_label("street"), lambda c: c.display_street),
+            Column(_label("source"), lambda c: choice["source"].get(c.source, c.source)),
+            Column(_label("stage"), lambda c: choice["stage"].get(c.stage, c.stage)),
+            Column(_("Tags"), lambda c: "; ".join(tag.name for tag in c.tags.all())),
+            Column(_("Owner"), lambda c: c.owner.display_name if c.owner else ""),
+            Column(_("Team"), lambda c: c.team.name if c.team else ""),
+            Column(_label("notes"), lambda c: c.notes),
+        ]
+        columns += [Column(d.label, self._custom_value(d)) for d in definitions]
+        columns += [
+            Column(_label("created_at"), lambda c: local(c.created_at)),
+            Column(_label("updated_at"), lambda c: local(c.updated_at)),
+        ]
+        return columns
+
+    def _custom_value(self, definition: CustomFieldDefinition) -> Callable[[Customer], Value]:
+        """A custom field as the 360 page shows it: yes/no translated, whole numbers without `.0`."""
+        key, boolean = definition.key, definition.type == CustomFieldDefinition.Type.BOOLEAN
+
+        def value(customer: Customer) -> Value:
+            values = customer.custom_fields
+            stored = values.get(key) if isinstance(values, dict) else None
+            if stored is None or stored == "":
+                return None
+            if boolean or isinstance(stored, bool):
+                return self._yes if stored else self._no
+            if isinstance(stored, float) and stored.is_integer():
+                return int(stored)
+            if isinstance(stored, (int, float)):
+                return stored
+            return str(stored)
+
+        return value
+
+    @property
+    def header(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+    def rows(self) -> Generator[list[Value], None, None]:
+        """Every row, as its reader may see it."""
+        customers = self._customers()
+        try:
+            for customer in customers:
+                yield [column.value(customer) for column in self.columns]
+        finally:
+            customers.close()
+
+    def _customers(self) -> Generator[Customer, None, None]:
+        """The customers, read in chunks; records the export once they end or the reader stops early."""
+        complete = False
+        try:
+            for customer in self.customers.iterator(chunk_size=CHUNK_SIZE):
+                yield customer
+                self.rows_written += 1
+            complete = True
+        finally:
+            self.record(complete=complete)
+
+    def record(self, *, complete: bool) -> None:
+        """The one audit event of this export (written once, in the origin of the request that made it)."""
+        if self._recorded:
+            return
+        self._recorded = True
+        filters: dict[str, Any] = {k: v for k, v in self.filters.items() if v not in (None, "", {}, [])}
+        if self.sort != "newest":
+            filters["sort"] = self.sort
+        if self.ids is not None:
+            filters["ids"] = self.ids
+        with origin(self._origin.via, ip=self._origin.ip, user_agent=self._origin.user_agent):
+            services.customer_export_record(
+                actor=self.actor,
+                format=self.format,
+                filters=filters,
+                rows=self.rows_written,
+                complete=complete,
+                masked=not sees_pii(self.actor),
+            )
+
+    # ---- CSV -----------------------------------------------------------------------------------------
+
+    def csv_cell(self, value: Value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, str):
+            return guard_text(value)
+        return str(value)
+
+    def csv_chunks(self) -> Iterator[bytes]:
+        """UTF-8 with a byte order mark (so Excel reads Chinese right), a few hundred rows a chunk."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")
+        writer.writerow([guard_text(header) for header in self.header])
+        rows = self.rows()
+        try:
+            for count, row in enumerate(rows, 1):
+                writer.writerow([self.csv_cell(value) for value in row])
+                if count % CSV_FLUSH_ROWS == 0:
+                    yield buffer.getvalue().encode("utf-8")
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue().encode("utf-8")
+        finally:
+            rows.close()
+
+    def write_csv(self, file: IO[bytes]) -> None:
+        for chunk in self.csv_chunks():
+            file.write(chunk)
+
+    # ---- XLSX ----------------------------------------------------------------------------------------
+
+    def xlsx_cell(self, sheet: WriteOnlyWorksheet, value: Value) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:XLSX_CELL_LIMIT]
+        if not text.startswith(FORMULA_STARTS):
+            return text
+        # openpyxl would store "=…" as a formula: make it an inline string that Excel keeps as text.
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
+
+    def write_xlsx(self, file: IO[bytes]) -> None:
+        """One worksheet written row by row (openpyxl's write-only mode keeps no rows in memory)."""
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=self.sheet_title[:31])
+        sheet.freeze_panes = "A2"
+        sheet.append([self.xlsx_cell(sheet, header) for header in self.header])
+        for row in self.rows():
+            sheet.append([self.xlsx_cell(sheet, value) for value in row])
+        workbook.save(file)
+
+    # ---- vCard ---------------------------------------------------------------------------------------
+
+    def vcard_chunks(self) -> Iterator[bytes]:
+        """vCard 3.0 (RFC 2426), UTF-8, CRLF line ends, long lines folded: one card per customer."""
+        customers = self._customers()
+        try:
+            for customer in customers:
+                yield vcard(customer).encode("utf-8")
+        finally:
+            customers.close()
+
+    def write_vcard(self, file: IO[bytes]) -> None:
+        for chunk in self.vcard_chunks():
+            file.write(chunk)
+
+    # ---- Files and responses -------------------------------------------------------------------------
+
+    def filename(self) -> str:
+        stamp = timezone.localtime(timezone.now(), self._tz).strftime("%Y%m%d-%H%M")
+        return f"customers-{stamp}.{self.format}"
+
+    def write(self, file: IO[bytes]) -> None:
+        {CSV: self.write_csv, XLSX: self.write_xlsx, VCARD: self.write_vcard}[self.format](file)
+
+    def response(self) -> HttpResponseBase:
+        """The export as a download: CSV and vCard streamed; XLSX built in a temporary file, then sent."""
+        response: HttpResponseBase
+        if self.format == XLSX:
+            file = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it, which deletes it)
+            self.write_xlsx(file)
+            file.seek(0)
+            response = FileResponse(file, content_type=XLSX_TYPE)
+        elif self.format == VCARD:
+            response = StreamingHttpResponse(self.vcard_chunks(), content_type="text/vcard; charset=utf-8")
+        else:
+            response = StreamingHttpResponse(self.csv_chunks(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, self.filename()) or ""
+        response["Cache-Control"] = "no-store"  # personal data: no copy in any cache on the way
+        return response
+
+
+def _birthday(customer: Customer) -> Value:
+    """The date for readers who see it in clear; `****-MM-DD` (text) for the others, as on the 360 page."""
+    if customer.birthday and customer.clear:
+        return customer.birthday
+    return customer.display_birthday
+
+
+# ---- vCard -------------------------------------------------------------------------------------------
+
+# Two-character surnames, so 欧阳娜娜 files as 欧阳 / 娜娜 in a phone's address book, not 欧 / 阳娜娜.
+COMPOUND_SURNAMES = frozenset(
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "令狐",
+        "端木",
+        "独孤",
+        "南宫",
+        "西门",
+        "轩辕",
+        "澹台",
+        "呼延",
+        "申屠",
+        "太史",
+        "濮阳",
+        "钟离",
+        "闻人",
+        "赫连",
+        "万俟",
+        "百里",
+        "东郭",
+        "公羊",
+        "即墨",
+        "拓跋",
+        "第五",
+    ]
+)
+_CJK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·]+$")
+
+
+def vcard_escape(text: str) -> str:
+    r"""A text value: backslash, comma, semicolon and line breaks escaped (RFC 2426 §4: \\ \, \; \n)."""
+    text = text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+    return text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+
+
+def vcard_fold(line: str) -> str:
+    """Fold a content line at 75 octets, never inside a UTF-8 character; each continuation starts with a
+    space."""
+    parts: list[str] = []
+    current: list[str] = []
+    size, limit = 0, VCARD_LINE_OCTETS
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size, limit = [], 0, VCARD_LINE_OCTETS - 1
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
+def vcard_name(customer: Customer) -> tuple[str, str]:
+    """(family name, given name) for N: 张伟 → 张 / 伟, 欧阳娜娜 → 欧阳 / 娜娜, Wei Zhang → Zhang / Wei."""
+    name = customer.name.strip()
+    if customer.is_company or not name:
+        return "", ""
+    if _CJK.match(name) and 2 <= len(name) <= 4:
+        surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
+        return surname, name[len(surname) :]
+    words = name.split()
+    if len(words) >= 2:
+        return words[-1], " ".join(words[:-1])
+    return "", name
+
+
+def _phone_type(customer_phone: Any) -> str:
+    if not customer_phone.clear:
+        return "VOICE"
+    try:
+        number = phonenumbers.parse(customer_phone.number, None)
+    except phonenumbers.NumberParseException:
+        return "VOICE"
+    mobile = phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    return "CELL" if mobile else "VOICE"
+
+
+def vcard(customer: Customer) -> str:
+    """One customer as a vCard 3.0, personal data as its reader may see it (phones E.164 or masked)."""
+    family, given = vcard_name(customer)
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"FN:{vcard_escape(customer.name)}",
+        f"N:{vcard_escape(family)};{vcard_escape(given)};;;",
+    ]
+    if customer.is_company:
+        lines.append(f"ORG:{vcard_escape(customer.name)}")
+    for phone in customer.phones.all():
+        lines.append(f"TEL;TYPE={_phone_type(phone)}:{vcard_escape(phone.value)}")
+    for email in customer.emails.all():
+        lines.append(f"EMAIL;TYPE=INTERNET:{vcard_escape(email.display)}")
+    if customer.birthday and customer.clear:
+        lines.append(f"BDAY:{customer.birthday.isoformat()}")
+    if customer.province or customer.city or customer.district or customer.street:
+        street = "".join(part for part in (customer.district, customer.display_street) if part)
+        parts = ("", "", street, customer.city, customer.province, "", "")
+        lines.append("ADR:" + ";".join(vcard_escape(part) for part in parts))
+    tags = [tag.name for tag in customer.tags.all()]
+    if tags:
+        lines.append("CATEGORIES:" + ",".join(vcard_escape(tag) for tag in tags))
+    if customer.notes:
+        lines.append(f"NOTE:{vcard_escape(customer.notes)}")
+    lines.append(f"UID:urn:guanxi:customer:{customer.pk}")
+    lines.append("END:VCARD")
+    return "".join(vcard_fold(line) + "\r\n" for line in lines)
