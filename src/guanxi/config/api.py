@@ -119,8 +119,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 # The export router comes first: its /customers/export.csv must match before /customers/{customer_id}.
+# Routers with fixed paths under /customers/ (export.csv, duplicates) come before /customers/{customer_id}.
 api.add_router("/", export_router)
-api.add_router("/", customers_router)
 api.add_router("/", merge_router)
+api.add_router("/", customers_router)
 api.add_router("/", users_router)
 api.add_router("/audit", audit_router)

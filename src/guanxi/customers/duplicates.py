@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Prefetch, QuerySet, Value
+from django.db.models import BooleanField, Count, Prefetch, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +33,16 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.core.permissions import ALL, ensure_can, scope_of, scope_q, sees_pii
 from guanxi.core.pinyin import name_pinyin
 from guanxi.core.search import normalize
-from guanxi.customers.models import Customer, CustomerEmail, CustomerPhone
+from guanxi.customers.models import (
+    Asset,
+    Consent,
+    Contact,
+    Customer,
+    CustomerEmail,
+    CustomerMerge,
+    CustomerPhone,
+    TimelineEntry,
+)
 from guanxi.customers.selectors import customer_scope
 from guanxi.users.models import User
 
@@ -207,14 +216,17 @@ def _with_phones(actor: User, customers: QuerySet[Customer]) -> QuerySet[Custome
         Prefetch("phones", queryset=CustomerPhone.objects.annotate(pii_clear=clear)),
         Prefetch("emails", queryset=CustomerEmail.objects.annotate(pii_clear=clear)),
     ]
-    return customers.select_related("owner").prefetch_related(*lookups).annotate(pii_clear=clear)
+    lookups.append("tags")
+    customers = customers.select_related("owner", "team").prefetch_related(*lookups)
+    return customers.annotate(pii_clear=clear)
 
 
 def duplicate_pairs(*, actor: User, limit: int = 50, offset: int = 0) -> DuplicatePage:
     """Likely duplicate pairs among the customers `actor` may see (both of each pair), best first.
 
-    One statement finds and scores the pairs (ordered by score, then the newest pair); two more read
-    the page's customers with their phones and emails. Four queries, whatever the number of customers.
+    One statement finds and scores the pairs (ordered by score, then the newest pair); four more read
+    the page's customers with their owner and team, phones, emails and tags: five queries, whatever the
+    number of customers.
     """
     ensure_can(actor, "customer.merge")
     limit, offset = max(1, min(limit, 500)), max(0, offset)
@@ -396,3 +408,50 @@ def _name_rows(actor: User | None, wanted: _Wanted) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*suffixes, *keys, *scope_params, *streets])
         return list(cursor.fetchall())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reads for the merge screen and for merged ids
+
+
+def customer_merge_counts(*, actor: User, customers: Sequence[Customer]) -> dict[int, dict[str, int]]:
+    """For each customer (already read through a selector), how many of each attached thing it has:
+    what a merge moves. One query per kind, whatever the number of customers."""
+    ensure_can(actor, "customer.view")
+    ids = [c.pk for c in customers]
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    kinds: dict[str, Any] = {
+        "phones": CustomerPhone.objects,
+        "emails": CustomerEmail.objects,
+        "contacts": Contact.objects,
+        "assets": Asset.objects,
+        "consents": Consent.objects,
+        "timeline": TimelineEntry.objects,
+    }
+    for kind, manager in kinds.items():
+        rows = (
+            manager.filter(customer_id__in=ids).order_by().values_list("customer_id").annotate(n=Count("id"))
+        )
+        for customer_id, n in rows:
+            counts[customer_id][kind] = n
+    tags = Customer.tags.through.objects.filter(customer_id__in=ids).order_by()
+    for customer_id, n in tags.values_list("customer_id").annotate(n=Count("id")):
+        counts[customer_id]["tags"] = n
+    return {pk: {kind: c.get(kind, 0) for kind in [*kinds, "tags"]} for pk, c in counts.items()}
+
+
+def customer_merged_into(*, actor: User, customer_id: int) -> CustomerMerge | None:
+    """The merge that deleted customer `customer_id`, when the actor may see the customer it went into."""
+    try:
+        merge = CustomerMerge.objects.select_related("survivor").get(merged_id=customer_id)
+    except (CustomerMerge.DoesNotExist, ValueError, TypeError, OverflowError):
+        return None
+    if merge.survivor_id is None or not customer_scope(actor=actor).filter(pk=merge.survivor_id).exists():
+        return None
+    return merge
+
+
+def customer_merges(*, actor: User, customer: Customer) -> QuerySet[CustomerMerge]:
+    """The customers merged into `customer` (read through a selector, so in scope), newest first."""
+    ensure_can(actor, "customer.view")
+    return CustomerMerge.objects.filter(survivor=customer).select_related("actor")

@@ -1,5 +1,10 @@
 """The duplicate finder and the merge screen (mounted under customers/)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from guanxi.customers import views_merge as views
+
+urlpatterns = [
+    path("duplicates", views.duplicate_list, name="customer-duplicates"),
+    path("merge", views.customer_merge, name="customer-merge"),
+]

@@ -18,12 +18,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from guanxi.core.errors import ValidationFailed
+from guanxi.core.errors import NotFound, ValidationFailed
 from guanxi.core.http import AuthedRequest
 from guanxi.core.masking import mask_email, mask_text
 from guanxi.core.phone import phone_display, phone_mask
 from guanxi.core.web import apply_errors, requires
-from guanxi.customers import selectors, services
+from guanxi.customers import duplicates, selectors, services
 from guanxi.customers.forms_detail import AssetForm, ConsentForm, ContactForm, NoteForm
 from guanxi.customers.models import Asset, Contact, Customer
 
@@ -198,7 +198,19 @@ def _item_remove(
 
 @requires("customer.view")
 def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    try:
+        customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    except NotFound:
+        # A customer merged into another: its page leads to the survivor, for readers who may see it.
+        merge = duplicates.customer_merged_into(actor=request.user, customer_id=pk)
+        if merge is None or merge.survivor_id is None:
+            raise
+        messages.info(
+            request,
+            _("Customer “%(name)s” (#%(id)s) was merged into this one.")
+            % {"name": merge.merged_name, "id": pk},
+        )
+        return redirect("customer-detail", merge.survivor_id)
     section = request.GET.get("section", "")
     if _is_htmx(request) and section in SECTIONS:
         return _section(request, customer, section)
