@@ -477,3 +477,14 @@ def test_vcard_escape_and_fold() -> None:
     assert all(part.startswith(" ") for part in parts[1:])
     assert "".join(part[1:] if i else part for i, part in enumerate(parts)) == line
     assert vcard_fold("FN:short") == "FN:short"
+
+
+def test_xlsx_cells_that_begin_with_tab_or_cr_are_text(admin: User) -> None:
+    export = CustomerExport(actor=admin, format="xlsx")
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+
+    cells = [export.xlsx_cell(sheet, value) for value in ("\t=1+1", "\r=1+1", "=1+1", "张伟", 3)]
+
+    assert [getattr(cell, "data_type", None) for cell in cells[:3]] == ["s", "s", "s"]
+    assert cells[3:] == ["张伟", 3]

@@ -164,3 +164,13 @@ def test_one_customer_downloads_as_a_vcard_from_the_360_page(
     assert f'href="/customers/{mine.pk}/export.vcf"' in page
     assert [card["FN"][0][1] for card in parse_vcards(body(response).decode())] == ["本组"]
     assert client.get(f"/customers/{other.pk}/export.vcf").status_code == 404
+
+
+def test_without_filters_the_links_export_the_whole_list(
+    client_for: Callable[..., Client], admin: User, make_customer: Callable[..., Customer]
+) -> None:
+    make_customer(admin, name="张伟")
+
+    html = client_for(admin).get("/customers/").content.decode()
+
+    assert 'href="/customers/export.csv"' in html and 'href="/customers/export.xlsx"' in html

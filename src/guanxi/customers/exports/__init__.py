@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import IO, Any
 
-import phonenumbers
 from django.db.models import Field, QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -38,6 +36,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from guanxi.core.context import Origin, current_origin, origin
 from guanxi.core.permissions import ensure_can, sees_pii
 from guanxi.customers import selectors, services
+from guanxi.customers.exports.vcard import vcard, vcard_escape, vcard_fold, vcard_name
 from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.users.models import User
 
@@ -47,29 +46,11 @@ CHUNK_SIZE = 2000  # customers per database round trip (one query for them, one 
 CSV_FLUSH_ROWS = 500  # rows per chunk of a streamed CSV response
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32767  # characters Excel holds in one cell
-VCARD_LINE_OCTETS = 75  # RFC 2425 §5.8.1: fold lines longer than this
 MAX_VCARD_IDS = 10000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Value = str | int | float | date | datetime | None
 
-CUSTOMER_FIELDS = (
-    "kind",
-    "name",
-    "gender",
-    "birthday",
-    "wechat_id",
-    "member_no",
-    "province",
-    "city",
-    "district",
-    "street",
-    "source",
-    "stage",
-    "notes",
-    "created_at",
-    "updated_at",
-)
 FILTER_KEYS = ("q", "stage", "tag", "owner", "team", "source", "city", "kind", "custom")
 
 
@@ -341,127 +322,17 @@ def _birthday(customer: Customer) -> Value:
     return customer.display_birthday
 
 
-# ---- vCard -------------------------------------------------------------------------------------------
-
-# Two-character surnames, so 欧阳娜娜 files as 欧阳 / 娜娜 in a phone's address book, not 欧 / 阳娜娜.
-COMPOUND_SURNAMES = frozenset(
-    [
-        "欧阳",
-        "司马",
-        "上官",
-        "诸葛",
-        "东方",
-        "皇甫",
-        "尉迟",
-        "公孙",
-        "慕容",
-        "长孙",
-        "宇文",
-        "司徒",
-        "夏侯",
-        "令狐",
-        "端木",
-        "独孤",
-        "南宫",
-        "西门",
-        "轩辕",
-        "澹台",
-        "呼延",
-        "申屠",
-        "太史",
-        "濮阳",
-        "钟离",
-        "闻人",
-        "赫连",
-        "万俟",
-        "百里",
-        "东郭",
-        "公羊",
-        "即墨",
-        "拓跋",
-        "第五",
-    ]
-)
-_CJK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·]+$")
-
-
-def vcard_escape(text: str) -> str:
-    r"""A text value: backslash, comma, semicolon and line breaks escaped (RFC 2426 §4: \\ \, \; \n)."""
-    text = text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
-    return text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
-
-
-def vcard_fold(line: str) -> str:
-    """Fold a content line at 75 octets, never inside a UTF-8 character; each continuation starts with a
-    space."""
-    parts: list[str] = []
-    current: list[str] = []
-    size, limit = 0, VCARD_LINE_OCTETS
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, VCARD_LINE_OCTETS - 1
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return "\r\n ".join(parts)
-
-
-def vcard_name(customer: Customer) -> tuple[str, str]:
-    """(family name, given name) for N: 张伟 → 张 / 伟, 欧阳娜娜 → 欧阳 / 娜娜, Wei Zhang → Zhang / Wei."""
-    name = customer.name.strip()
-    if customer.is_company or not name:
-        return "", ""
-    if _CJK.match(name) and 2 <= len(name) <= 4:
-        surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
-        return surname, name[len(surname) :]
-    words = name.split()
-    if len(words) >= 2:
-        return words[-1], " ".join(words[:-1])
-    return "", name
-
-
-def _phone_type(customer_phone: Any) -> str:
-    if not customer_phone.clear:
-        return "VOICE"
-    try:
-        number = phonenumbers.parse(customer_phone.number, None)
-    except phonenumbers.NumberParseException:
-        return "VOICE"
-    mobile = phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
-    return "CELL" if mobile else "VOICE"
-
-
-def vcard(customer: Customer) -> str:
-    """One customer as a vCard 3.0, personal data as its reader may see it (phones E.164 or masked)."""
-    family, given = vcard_name(customer)
-    lines = [
-        "BEGIN:VCARD",
-        "VERSION:3.0",
-        f"FN:{vcard_escape(customer.name)}",
-        f"N:{vcard_escape(family)};{vcard_escape(given)};;;",
-    ]
-    if customer.is_company:
-        lines.append(f"ORG:{vcard_escape(customer.name)}")
-    for phone in customer.phones.all():
-        lines.append(f"TEL;TYPE={_phone_type(phone)}:{vcard_escape(phone.value)}")
-    for email in customer.emails.all():
-        lines.append(f"EMAIL;TYPE=INTERNET:{vcard_escape(email.display)}")
-    if customer.birthday and customer.clear:
-        lines.append(f"BDAY:{customer.birthday.isoformat()}")
-    if customer.province or customer.city or customer.district or customer.street:
-        street = "".join(part for part in (customer.district, customer.display_street) if part)
-        parts = ("", "", street, customer.city, customer.province, "", "")
-        lines.append("ADR:" + ";".join(vcard_escape(part) for part in parts))
-    tags = [tag.name for tag in customer.tags.all()]
-    if tags:
-        lines.append("CATEGORIES:" + ",".join(vcard_escape(tag) for tag in tags))
-    if customer.notes:
-        lines.append(f"NOTE:{vcard_escape(customer.notes)}")
-    lines.append(f"UID:urn:guanxi:customer:{customer.pk}")
-    lines.append("END:VCARD")
-    return "".join(vcard_fold(line) + "\r\n" for line in lines)
+__all__ = [
+    "CSV",
+    "FORMATS",
+    "MAX_VCARD_IDS",
+    "VCARD",
+    "XLSX",
+    "XLSX_TYPE",
+    "CustomerExport",
+    "guard_text",
+    "vcard",
+    "vcard_escape",
+    "vcard_fold",
+    "vcard_name",
+]
