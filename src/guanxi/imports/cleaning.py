@@ -199,6 +199,8 @@ def phone_cleaner(region: str | None = None) -> ValueCleaner:
 
     def clean(value: Cell) -> list[str]:
         text = value if value.__class__ is str else cell_text(value)
+        if mobile is not None and len(text) == 11 and text.isdigit() and mobile.fullmatch(text):
+            return ["+86" + text]
         if not text.isascii():
             text = unicodedata.normalize("NFKC", text)
         text = text.strip()
@@ -476,12 +478,40 @@ def custom_field_cleaner(definition: FieldDefinition) -> ValueCleaner:
 CUSTOM_PREFIX = "custom_fields."
 
 
+_PLAIN, _MULTIPLE, _CUSTOM = 0, 1, 2
+MEMO_LIMIT = 4096  # distinct values remembered per column whose values repeat (city, stage, tags…)
+
+
+def memoized(clean: ValueCleaner, limit: int = MEMO_LIMIT) -> ValueCleaner:
+    """`clean` that cleans each distinct value once (its error too), for columns whose values repeat."""
+    cache: dict[Cell, Any] = {}
+
+    def cached(value: Cell) -> Any:
+        try:
+            found = cache[value]
+        except KeyError:
+            try:
+                found = clean(value)
+            except BadValue as exc:
+                found = exc
+            if len(cache) < limit:
+                cache[value] = found
+        if found.__class__ is BadValue:
+            raise found.with_traceback(None)
+        if found.__class__ is list:
+            return found.copy()  # rows may extend their lists
+        return found
+
+    return cached
+
+
 class RowCleaner:
     """Cleans the rows of one import: built once from the target, the header and the mapping.
 
     `mapping` has one entry per column: the key of the target field it fills, or None to skip it.
     `clean(row_number, cells)` returns `(values, errors)`: values by field key (custom fields together
-    under "custom_fields"), and the errors, an empty tuple when the row is clean.
+    under "custom_fields", a dict by custom field key), and the errors, an empty tuple when the row is
+    clean. Empty cells, and cells that say "nothing" (EMPTY_WORDS), give no value.
     """
 
     def __init__(self, target: Target, header: Sequence[str], mapping: Sequence[str | None]) -> None:
@@ -491,15 +521,17 @@ class RowCleaner:
         if unknown:
             raise ValueError(f"No field {unknown[0]!r} in the {target.key} import.")
         # Cleaners are made once: they read settings, today's date and the labels now, not per row.
-        cleaners = {key: fields[key].make_cleaner() for key in dict.fromkeys(k for k in mapping if k)}
+        cleaners = {}
+        for key in dict.fromkeys(k for k in mapping if k):
+            made = fields[key].make_cleaner()
+            cleaners[key] = memoized(made) if fields[key].repeats else made
         self._plan = [
             (
                 index,
-                key,
+                key.removeprefix(CUSTOM_PREFIX),
                 header[index] if index < len(header) else "",
                 cleaners[key],
-                fields[key].multiple,
-                key.startswith(CUSTOM_PREFIX),
+                _CUSTOM if key.startswith(CUSTOM_PREFIX) else _MULTIPLE if fields[key].multiple else _PLAIN,
             )
             for index, key in enumerate(mapping)
             if key
@@ -518,13 +550,16 @@ class RowCleaner:
 
     def clean(self, row: int, cells: Sequence[Cell]) -> tuple[dict[str, Any], Sequence[CellError]]:
         values: dict[str, Any] = {}
-        custom: dict[str, Any] = {}
+        custom: dict[str, Any] | None = None
         errors: list[CellError] | None = None
         empty_words = EMPTY_WORDS
-        for index, key, column, clean, multiple, is_custom in self._plan:
+        for index, key, column, clean, mode in self._plan:
             raw = cells[index]
             if raw.__class__ is str and (
-                not raw or raw.isspace() or (len(raw) <= 5 and raw.strip() in empty_words)
+                not raw
+                or raw in empty_words
+                or ((raw[0] in " \t\u3000" or raw[-1] in " \t\u3000") and raw.strip() in empty_words)
+                or raw.isspace()
             ):
                 continue
             try:
@@ -534,24 +569,26 @@ class RowCleaner:
                     errors = []
                 errors.append(CellError(row, column, cell_text(raw), exc.reason))
                 continue
-            if value is None or value == "" or value == []:
+            if not value and (value is None or value == "" or value == []):  # 0 and False are values
                 continue
-            if is_custom:
-                custom[key[len(CUSTOM_PREFIX) :]] = value
-            elif multiple and key in values:
+            if mode == _PLAIN:
+                values[key] = value
+            elif mode == _MULTIPLE and key in values:
                 before = values[key]
-                if isinstance(before, list):
+                if before.__class__ is list:
                     before.extend(v for v in value if v not in before)
                 else:
                     values[key] = f"{before}\n{value}"
-            else:
+            elif mode == _MULTIPLE:
                 values[key] = value
-        if custom:
-            values["custom_fields"] = custom
+            else:
+                if custom is None:
+                    custom = values["custom_fields"] = {}
+                custom[key] = value
         if self._finish is not None:
             self._finish(values)
         for key, is_custom, column in self._required:
-            present = custom.get(key) if is_custom else values.get(key)
+            present = (custom or {}).get(key) if is_custom else values.get(key)
             if present is None or present == "" or present == []:
                 if errors is None:
                     errors = []

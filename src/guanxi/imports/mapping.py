@@ -49,6 +49,7 @@ class TargetField:
     required: bool = False
     multiple: bool = False
     headers: tuple[str, ...] = ()
+    repeats: bool = False  # its values repeat from row to row (a city, a stage): clean each once
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Target:
                 make_cleaner=lambda d=d: custom_field_cleaner(d),  # type: ignore[misc]
                 required=bool(d.required),
                 headers=(d.label, d.key),
+                repeats=str(d.type) in {"choice", "boolean"},
             )
             for d in definitions
         )
@@ -270,6 +272,7 @@ CUSTOMERS = target_register(
                 "kind",
                 _("Kind"),
                 lambda: choice_cleaner(Customer.Kind.choices, KIND_WORDS),
+                repeats=True,
                 headers=("类型", "客户类型", "客户类别", "kind", "customertype", "type"),
             ),
             TargetField(
@@ -316,6 +319,7 @@ CUSTOMERS = target_register(
                 "gender",
                 _("Gender"),
                 lambda: clean_gender,
+                repeats=True,
                 headers=("性别", "gender", "sex"),
             ),
             TargetField(
@@ -372,18 +376,21 @@ CUSTOMERS = target_register(
                 "province",
                 _("Province"),
                 lambda: text_cleaner(_length(Customer, "province")),
+                repeats=True,
                 headers=("省份", "省", "所在省", "province", "state"),
             ),
             TargetField(
                 "city",
                 _("City"),
                 lambda: text_cleaner(_length(Customer, "city")),
+                repeats=True,
                 headers=("城市", "市", "所在城市", "city"),
             ),
             TargetField(
                 "district",
                 _("District"),
                 lambda: text_cleaner(_length(Customer, "district")),
+                repeats=True,
                 headers=("区县", "区", "县", "区域", "district", "county"),
             ),
             TargetField(
@@ -406,12 +413,14 @@ CUSTOMERS = target_register(
                 "source",
                 _("Source"),
                 lambda: choice_cleaner(Customer.Source.choices, SOURCE_WORDS),
+                repeats=True,
                 headers=("来源", "客户来源", "来源渠道", "source", "channel", "leadsource"),
             ),
             TargetField(
                 "stage",
                 _("Lifecycle stage"),
                 lambda: choice_cleaner(Customer.Stage.choices, STAGE_WORDS),
+                repeats=True,
                 headers=("阶段", "客户阶段", "生命周期阶段", "生命周期", "stage", "lifecyclestage", "status"),
             ),
             TargetField(
@@ -419,6 +428,7 @@ CUSTOMERS = target_register(
                 _("Tags"),
                 lambda: tags_cleaner(50),
                 multiple=True,
+                repeats=True,
                 headers=("标签", "客户标签", "tags", "tag", "categories", "labels"),
             ),
             TargetField(
@@ -480,6 +490,7 @@ CUSTOMERS = target_register(
                 "vehicle_model",
                 _("Vehicle model"),
                 lambda: text_cleaner(_length(Asset, "model")),
+                repeats=True,
                 headers=("车型", "车辆型号", "品牌车型", "车系", "carmodel", "vehiclemodel", "model"),
             ),
             TargetField(

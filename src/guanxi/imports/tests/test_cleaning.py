@@ -22,6 +22,7 @@ from guanxi.imports.cleaning import (
     code_cleaner,
     custom_field_cleaner,
     date_cleaner,
+    memoized,
     phone_cleaner,
     tags_cleaner,
     text_cleaner,
@@ -376,3 +377,55 @@ def test_empty_words_count_as_empty_cells() -> None:
 def test_unknown_field_in_a_mapping_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="No field 'nope'"):
         RowCleaner(CUSTOMERS, ["a"], ["nope"])
+
+
+def test_columns_whose_values_repeat_are_cleaned_once_per_value_and_rows_do_not_share_lists() -> None:
+    calls: list[str] = []
+
+    def count(value: Any) -> list[str]:
+        calls.append(value)
+        if value == "bad":
+            raise BadValue("no")
+        return [value]
+
+    clean = memoized(count)
+    first, second = clean("VIP"), clean("VIP")
+    first.append("changed")
+
+    assert second == ["VIP"] and clean("VIP") == ["VIP"]
+    assert reason(clean, "bad") == "no" and reason(clean, "bad") == "no"
+    assert calls == ["VIP", "bad"]
+
+
+def test_tags_from_two_columns_are_joined_without_touching_the_next_row() -> None:
+    header = ["姓名", "标签", "客户标签"]
+    rows = RowCleaner(CUSTOMERS, header, mapping_guess(header, CUSTOMERS).mapping)
+
+    first, _errors = rows.clean(2, ["张三", "VIP", "洗车，VIP"])
+    second, _errors = rows.clean(3, ["李四", "VIP", ""])
+
+    assert first["tags"] == ["VIP", "洗车"]
+    assert second["tags"] == ["VIP"]
+
+
+def test_cleaning_speed_script_runs() -> None:
+    from guanxi.imports.tests.bench_cleaning import generate
+
+    header = [
+        "姓名",
+        "手机",
+        "邮箱",
+        "性别",
+        "生日",
+        "城市",
+        "地址",
+        "标签",
+        "来源",
+        "阶段",
+        "备注",
+        "车牌号",
+    ]
+    rows = RowCleaner(CUSTOMERS, header, mapping_guess(header, CUSTOMERS).mapping)
+    results = [rows.clean(n, cells) for n, cells in enumerate(generate(500), 2)]
+
+    assert sum(1 for _values, errors in results if errors) == 10  # one bad birthday in fifty
