@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -9,7 +10,7 @@ from typing import Any, BinaryIO
 
 from django.utils.translation import gettext as _
 
-from guanxi.imports.readers.base import Cell, FileUnreadable, Progress, TableReader
+from guanxi.imports.readers.base import Cell, FileUnreadable, Progress, TableReader, column_letter, is_blank
 
 # Excel keeps 15 significant digits; an integral number below this is written out digit for digit.
 _EXACT_INTEGER = 10**15
@@ -41,6 +42,41 @@ def xlsx_cell(value: Any) -> Cell:
     if kind is timedelta:
         return str(value)
     return str(value)
+
+
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+def merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as (first row, first column, last row, last column), rows from 1 and
+    columns from 0. openpyxl's read-only mode does not read them; they follow the rows in the sheet's XML,
+    so this is one pass over it that searches bytes and parses nothing (well under a second a million
+    rows)."""
+    tail, section = b"", None
+    with archive.open(path) as xml:
+        while chunk := xml.read(1 << 20):
+            if section is not None:
+                section.append(chunk)
+                continue
+            data = tail + chunk
+            at = data.find(b"mergeCells")
+            if at >= 0:
+                section = [data[at:]]
+            else:
+                tail = data[-64:]
+    if section is None:
+        return []
+    return [
+        (int(r1), _column_index(c1), int(r2), _column_index(c2))
+        for c1, r1, c2, r2 in _MERGE_REF.findall(b"".join(section))
+    ]
 
 
 def _load(stream: BinaryIO) -> Any:
@@ -84,14 +120,46 @@ class XlsxReader(TableReader):
         worksheet.reset_dimensions()
         self._worksheet = worksheet
         self._done = 0
+        try:
+            self._merged = merged_ranges(self._workbook._archive, worksheet._worksheet_path)
+        except (zipfile.BadZipFile, KeyError, OSError, AttributeError):
+            self._merged = []
         self._start(self._records())
+        self._name_merged_header()
+
+    def _name_merged_header(self) -> None:
+        """A header merged over several columns ("电话" over two columns) names each: 电话, 电话 (2)."""
+        for first_row, first, last_row, last in self._merged:
+            if not first_row <= self.header_row <= last_row or last == first or first >= len(self.header):
+                continue
+            for n, column in enumerate(range(first + 1, min(last + 1, len(self.header))), 2):
+                if self.header[column] == _("Column %(letter)s") % {"letter": column_letter(column)}:
+                    self.header[column] = f"{self.header[first]} ({n})"
 
     def _records(self) -> Iterator[tuple[int, list[Cell]]]:
+        """Rows as cells. A cell merged down over several rows (one customer's name beside each of their
+        cars) gives its value to each of those rows that holds anything else."""
         convert = xlsx_cell
+        starting: dict[int, list[tuple[int, int]]] = {}
+        for first_row, first, last_row, _last in self._merged:
+            if last_row > first_row:
+                starting.setdefault(first_row, []).append((first, last_row))
+        down: list[tuple[int, int, Cell]] = []  # (column, last row, value)
         try:
             for number, values in enumerate(self._worksheet.iter_rows(values_only=True), 1):
                 self._done = number
-                yield number, [convert(v) for v in values]
+                cells = [convert(v) for v in values]
+                if starting or down:
+                    if down and not is_blank(cells):
+                        for column, _last_row, value in down:
+                            if column >= len(cells):
+                                cells.extend([""] * (column + 1 - len(cells)))
+                            if cells[column] == "":
+                                cells[column] = value
+                    down = [d for d in down if d[1] > number]
+                    for column, last_row in starting.pop(number, ()):
+                        down.append((column, last_row, cells[column] if column < len(cells) else ""))
+                yield number, cells
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise FileUnreadable(
                 _("Row %(row)d of the sheet cannot be read (%(reason)s).")

@@ -240,6 +240,34 @@ def test_xlsx_renamed_csv_is_read_as_xlsx_and_a_broken_one_is_refused(tmp_path: 
         read_all(broken)
 
 
+def test_xlsx_merged_title_header_and_grouped_rows(tmp_path: Path) -> None:
+    path = tmp_path / "merged.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["车主资料 2024", None, None, None])
+    sheet.merge_cells("A1:D1")  # a title over the table
+    sheet.append(["姓名", "电话", None, "车牌号"])
+    sheet.merge_cells("B2:C2")  # one header over two phone columns
+    sheet.append(["张三", 13800138000, 13900139000, "粤B12345"])
+    sheet.append([None, None, None, "粤B67890"])  # 张三's second car: the name is merged down
+    sheet.merge_cells("A3:A4")
+    sheet.append(["李四", 13700137000, None, "粤A11111"])
+    sheet.append([None, None, None, None])
+    sheet.merge_cells("A5:A6")  # merged down into a blank row: that row stays blank
+    workbook.save(path)
+
+    with open_table(path) as reader:
+        rows = list(reader.rows())
+
+    assert reader.header_row == 2
+    assert reader.header == ["姓名", "电话", "电话 (2)", "车牌号"]
+    assert rows == [
+        (3, ["张三", "13800138000", "13900139000", "粤B12345"]),
+        (4, ["张三", "", "", "粤B67890"]),
+        (5, ["李四", "13700137000", "", "粤A11111"]),
+    ]
+
+
 IPHONE_VCF = (
     "BEGIN:VCARD\r\n"
     "VERSION:3.0\r\n"
