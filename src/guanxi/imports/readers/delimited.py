@@ -70,6 +70,15 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> tuple[str, int]
     return "utf-8", 0
 
 
+def _first_non_ascii(stream: BinaryIO) -> bytes:
+    """The bytes from the first non-ASCII one on (up to 64 KB), or b"": a scan of bytes, no decoding."""
+    while chunk := stream.read(1 << 20):
+        if not chunk.isascii():
+            at = len(chunk) - len(chunk.lstrip(bytes(range(128))))
+            return chunk[at:] + stream.read(_PIECE)
+    return b""
+
+
 def sniff_delimiter(lines: list[str]) -> str:
     """The delimiter that splits the most of `lines` into the same number (2+) of fields."""
     best, best_score = ",", (0, 0)
@@ -96,6 +105,11 @@ class DelimitedReader(TableReader):
         stream.seek(0)
         sample = stream.read(SAMPLE_SIZE)
         self.encoding, self._bom = detect_encoding(sample, complete=len(sample) < SAMPLE_SIZE)
+        if len(sample) == SAMPLE_SIZE and sample.isascii():
+            # All ASCII so far (an English header, numbers): decide by the first byte that is not.
+            window = _first_non_ascii(stream)
+            if window:
+                self.encoding, _bom = detect_encoding(window)
         text = sample[self._bom : self._bom + SNIFF_SIZE].decode(self.encoding, "ignore")
         self.delimiter = sniff_delimiter(text.splitlines(keepends=True)[:50])
         del sample, text

@@ -38,17 +38,26 @@ def test_gbk_csv_from_chinese_excel_reads_names_intact(tmp_path: Path) -> None:
     ]
 
 
-def test_gbk_file_whose_first_megabyte_is_ascii_is_still_gbk_when_a_name_comes(tmp_path: Path) -> None:
+def test_gbk_file_whose_first_megabyte_is_ascii_is_still_read_as_gbk(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
     body = "Name,Phone\n" + "Zhang San,13800138000\n" * 60_000 + "张三,13800138000\n"
     path.write_bytes(body.encode("gbk"))
 
+    with open_table(path) as reader:
+        assert reader.encoding == "gb18030"
+        *_rest, last = reader.rows()
+
+    assert last == (60_002, ["张三", "13800138000"])
+
+
+def test_file_that_changes_encoding_half_way_stops_at_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(("姓名,手机\n" + "张三,13800138000\n" * 60_000).encode() + "李四,1\n".encode("gbk"))
+
     with pytest.raises(FileUnreadable) as failure:
         read_all(path)
 
-    # An all-ASCII sample is valid UTF-8; the first Chinese name in GBK then stops the read, named.
-    assert "line 60002" in failure.value.message
-    assert "UTF-8" in failure.value.message
+    assert "UTF-8 text, but line 60002 holds bytes" in failure.value.message
 
 
 @pytest.mark.parametrize(
