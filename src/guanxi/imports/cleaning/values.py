@@ -15,7 +15,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import ValidationFailed
@@ -274,7 +274,7 @@ def _parse_date(text: str) -> date | str:
 
 def date_cleaner(*, birthday: bool = False, today: date | None = None) -> Callable[[Cell], date]:
     """A date as people write it. A `birthday` is not in the future and not before 1900."""
-    today = today or date.today()
+    today = today or timezone.localdate()  # the shop's today, not the server's
 
     def clean(value: Cell) -> date:
         if isinstance(value, datetime):

@@ -429,3 +429,29 @@ def test_cleaning_speed_script_runs() -> None:
     results = [rows.clean(n, cells) for n, cells in enumerate(generate(500), 2)]
 
     assert sum(1 for _values, errors in results if errors) == 10  # one bad birthday in fifty
+
+
+def test_files_read_mapped_and_cleaned_end_to_end(tmp_path: Any) -> None:
+    from guanxi.imports.readers import open_table
+    from guanxi.imports.tests.test_readers import ANDROID_VCF, write_workbook
+
+    path = tmp_path / "book.xlsx"
+    write_workbook(path)
+    (tmp_path / "contacts.vcf").write_text(ANDROID_VCF, "utf-8")
+
+    cleaned = []
+    for name in ("book.xlsx", "contacts.vcf"):
+        with open_table(tmp_path / name) as reader:
+            rows = RowCleaner(CUSTOMERS, reader.header, mapping_guess(reader.header, CUSTOMERS).mapping)
+            cleaned += [rows.clean(number, cells) for number, cells in reader.rows()]
+
+    assert [
+        (values.get("name"), values.get("phones"), values.get("birthday"), errors)
+        for values, errors in cleaned
+    ] == [
+        ("张三", ["+8613800138000", "+862162345678"], date(1990, 1, 2), ()),
+        ("李四", ["+8613900139000"], date(1985, 12, 31), ()),
+        ("王五", ["+8613800138000"], date(2001, 5, 6), ()),
+        ("欧阳娜娜", ["+8613800138000", "+862087654321"], date(1995, 3, 15), ()),
+        ("李四", ["+8613900139000"], None, ()),
+    ]

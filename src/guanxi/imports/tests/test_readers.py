@@ -6,6 +6,7 @@ import io
 import tracemalloc
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -167,6 +168,30 @@ def test_file_object_is_read_and_left_open() -> None:
 
     assert header[0] == "姓名" and len(rows) == 2
     assert not upload.closed
+
+
+class Pipe(io.RawIOBase):
+    """An upload that can only be read forward."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_stream_that_cannot_seek_is_read_too() -> None:
+    header, rows = read_all(Pipe((HEADER + ROWS).encode("gbk")), filename="pipe.csv")  # type: ignore[arg-type]
+
+    assert header[0] == "姓名" and rows[1][1][0] == "欧阳娜娜"
 
 
 def test_progress_counts_bytes(tmp_path: Path) -> None:
@@ -378,6 +403,32 @@ def test_android_vcard_2_1_quoted_printable_export() -> None:
             ],
         ),
         (12, ["李四", "+8613900139000", "", "", "", "", "", "", ""]),
+    ]
+
+
+def test_vcard_4_0_with_uri_phones_and_no_name_but_an_organisation() -> None:
+    card = (
+        "BEGIN:VCARD\nVERSION:4.0\nORG:广州某某物流有限公司\nTEL;VALUE=uri;TYPE=work:tel:+86-20-8765-4321\n"
+        "EMAIL:info@example.cn\nCATEGORIES:物流,大客户\nEND:VCARD\n"
+    )
+
+    _header, rows = read_all(io.BytesIO(card.encode()), filename="org.vcf")
+
+    assert rows == [
+        (
+            1,
+            [
+                "",
+                "+86-20-8765-4321",
+                "info@example.cn",
+                "广州某某物流有限公司",
+                "",
+                "",
+                "",
+                "",
+                "物流; 大客户",
+            ],
+        )
     ]
 
 
