@@ -6,10 +6,11 @@ who sees masked data (`138****8000`) exports masked data. Rows stream from the d
 phones, emails and tags prefetched: memory and the number of queries per chunk stay flat at a million rows.
 When the last row is written (or the download stops early), one audit event records who exported what.
 
-Spreadsheets run a cell that begins with = + - @ tab or CR as a formula. Text cells are guarded: in CSV a
-leading `'` (which Excel and LibreOffice read as "this is text"); in XLSX an inline string marked
-quotePrefix, which no spreadsheet evaluates and which shows unchanged (`+852 6123 4567`). Numbers and
-dates are written as numbers and dates, never guarded.
+Spreadsheets run a cell that begins with = + - @ tab or CR as a formula. Text cells are guarded: in CSV by
+a leading `'`, the usual guard, so the spreadsheet shows the text (after that quote) instead of running it
+or turning `+8613800138000` into 8.61E+12; in XLSX as an inline string marked quotePrefix, which no
+spreadsheet evaluates and which shows unchanged (`+852 6123 4567`). Numbers and dates are written as
+numbers and dates, never guarded.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class CustomerExport:
         sort: str = "newest",
         ids: Iterable[int] | None = None,
     ) -> None:
+        if format not in FORMATS:
+            raise ValueError(f"Unknown export format {format!r}.")
         ensure_can(actor, "customer.export")
         self.actor = actor
         self.format = format
@@ -303,7 +306,11 @@ class CustomerExport:
         response: HttpResponseBase
         if self.format == XLSX:
             file = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it, which deletes it)
-            self.write_xlsx(file)
+            try:
+                self.write_xlsx(file)
+            except BaseException:
+                file.close()
+                raise
             file.seek(0)
             response = FileResponse(file, content_type=XLSX_TYPE)
         elif self.format == VCARD:

@@ -174,3 +174,15 @@ def test_without_filters_the_links_export_the_whole_list(
     html = client_for(admin).get("/customers/").content.decode()
 
     assert 'href="/customers/export.csv"' in html and 'href="/customers/export.xlsx"' in html
+
+
+def test_a_reader_who_chose_no_language_gets_chinese_headers(
+    admin: User, make_customer: Callable[..., Customer]
+) -> None:
+    make_customer(admin, name="李娜", kind="company")
+    client = Client()
+    client.force_login(admin)
+
+    rows = read_csv(body(client.get("/customers/export.csv")))
+
+    assert rows[0][:3] == ["ID", "名称", "类型"] and rows[1][2] == "企业"
