@@ -40,8 +40,8 @@ class ImportJob(models.Model):
     )
     dry_run = models.BooleanField(_("dry run"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
-    total_rows = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    percent = models.PositiveSmallIntegerField(_("percent done"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     merged = models.PositiveIntegerField(_("merged"), default=0)
@@ -68,11 +68,8 @@ class ImportJob(models.Model):
         return self.file_name
 
     @property
-    def progress(self) -> int | None:
-        """Percent of the file's rows done, when the number of rows is known."""
-        if not self.total_rows:
-            return None
-        return min(100, round(100 * self.rows_done / self.total_rows))
+    def finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
 
 
 class ImportRejection(models.Model):

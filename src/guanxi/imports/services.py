@@ -1,0 +1,407 @@
+"""Import jobs: upload, map the columns, run batch by batch, report every rejected row.
+
+A job reads its file with `readers.open_table`, cleans each row with the target's `RowCleaner`, looks the
+rows up against the customers already stored (`customers.duplicates.customer_matches_many`) and against
+the rows before them in the same batch, and writes each batch with `customers.services.bulk`. A batch, its
+rejected rows and the job's counters and resume point (`rows_done`) are one transaction: after a crash or
+`kill -9` every committed batch is whole, and running the job again goes on after the last one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.services import audit_record
+from guanxi.core.errors import NotFound, ValidationFailed
+from guanxi.core.permissions import ensure_can
+from guanxi.customers.duplicates import customer_matches_many
+from guanxi.customers.models import CustomFieldDefinition
+from guanxi.customers.services.bulk import ImportRow, RowOutcome, customer_import_rows
+from guanxi.imports.cleaning import CellError, RowCleaner
+from guanxi.imports.mapping import Target, mapping_from_template, mapping_guess, mapping_missing, target_get
+from guanxi.imports.models import ImportJob, ImportRejection, ImportTemplate
+from guanxi.imports.readers import Cell, TableReader, open_table
+from guanxi.users.models import User
+
+BATCH_SIZE = 1000
+PREVIEW_ROWS = 10
+CUSTOMER_FIELDS = (
+    "name",
+    "kind",
+    "gender",
+    "birthday",
+    "wechat_id",
+    "member_no",
+    "province",
+    "city",
+    "district",
+    "street",
+    "source",
+    "stage",
+    "notes",
+)
+ASSET_FIELDS = {"plate": "plate", "vin": "vin", "vehicle_model": "model", "mileage_km": "mileage_km"}
+Progress = Callable[[ImportJob], None]
+
+
+def import_target(key: str) -> Target:
+    """The import target with today's custom fields."""
+    target = target_get(key)
+    if key == "customers":
+        target = target.with_custom_fields(CustomFieldDefinition.objects.filter(active=True))
+    return target
+
+
+def _reader(job: ImportJob) -> TableReader:
+    return open_table(job.file.path, filename=job.file_name, sheet=job.sheet or None)
+
+
+def _cell_json(cell: Cell) -> str:
+    return cell.isoformat() if isinstance(cell, date | datetime) else str(cell)
+
+
+def import_job_create(
+    *,
+    actor: User,
+    file: BinaryIO,
+    file_name: str,
+    target: str = "customers",
+    on_duplicate: str = ImportJob.OnDuplicate.MERGE,
+    dry_run: bool = False,
+    sheet: str = "",
+) -> ImportJob:
+    """Keep an uploaded file and read its header; the columns are mapped by a saved template whose
+    headers fit, else guessed. Raises FileUnreadable (nothing kept) when the file cannot be read."""
+    ensure_can(actor, "customer.import")
+    if on_duplicate not in ImportJob.OnDuplicate.values:
+        raise ValidationFailed(details={"on_duplicate": [_("Choose merge, skip or update.")]})
+    with open_table(file, filename=file_name, sheet=sheet or None) as reader:
+        header, encoding = list(reader.header), reader.encoding or ""
+    file.seek(0)
+    the_target = import_target(target)
+    mapping = mapping_guess(header, the_target).mapping
+    for template in ImportTemplate.objects.filter(target=target).order_by("-id"):
+        from_template = mapping_from_template(header, template.mapping, the_target)
+        if sum(1 for key in from_template if key) >= sum(1 for key in mapping if key):
+            mapping = from_template
+            break
+    with transaction.atomic():
+        job = ImportJob(
+            target=target,
+            file_name=Path(file_name).name[:255],
+            sheet=sheet,
+            encoding=encoding,
+            headers=header,
+            mapping=mapping,
+            on_duplicate=on_duplicate,
+            dry_run=dry_run,
+            created_by=actor,
+        )
+        job.file.save(Path(file_name).name, File(file), save=False)
+        job.file_size = job.file.size
+        job.save()
+        audit_record(actor=actor, action="import.create", target=job, data={"file": job.file_name})
+    return job
+
+
+def import_job_preview(job: ImportJob, rows: int = PREVIEW_ROWS) -> list[tuple[int, list[str]]]:
+    """The first rows of the file as they are, for the mapping page."""
+    preview = []
+    with _reader(job) as reader:
+        for number, cells in reader.rows():
+            preview.append((number, [_cell_json(c) for c in cells]))
+            if len(preview) >= rows:
+                break
+    return preview
+
+
+@transaction.atomic
+def import_job_map(
+    *,
+    actor: User,
+    job: ImportJob,
+    mapping: Sequence[str | None],
+    on_duplicate: str | None = None,
+    template_name: str = "",
+) -> ImportJob:
+    """Set the column mapping (one field key or None per column); optionally save it as a template."""
+    _own(actor, job)
+    if job.status != ImportJob.Status.DRAFT:
+        raise ValidationFailed(_("This import has started already."), details={"status": [job.status]})
+    target = import_target(job.target)
+    known = {f.key for f in target.fields}
+    errors: dict[str, list[str]] = {}
+    mapping = [key or None for key in mapping]
+    if len(mapping) != len(job.headers):
+        errors["mapping"] = [_("Map each of the file's %(n)d columns.") % {"n": len(job.headers)}]
+    for key in mapping:
+        if key and key not in known:
+            errors.setdefault("mapping", []).append(_("There is no field “%(key)s”.") % {"key": key})
+    for f in mapping_missing(target, mapping):
+        errors.setdefault("mapping", []).append(_("No column fills “%(field)s”.") % {"field": f.label})
+    if on_duplicate is not None and on_duplicate not in ImportJob.OnDuplicate.values:
+        errors["on_duplicate"] = [_("Choose merge, skip or update.")]
+    if errors:
+        raise ValidationFailed(details=errors)
+    job.mapping = list(mapping)
+    job.on_duplicate = on_duplicate or job.on_duplicate
+    job.save(update_fields=["mapping", "on_duplicate"])
+    if template_name.strip():
+        by_header = {h: key for h, key in zip(job.headers, mapping, strict=True) if key}
+        ImportTemplate.objects.update_or_create(
+            target=job.target,
+            name=template_name.strip()[:100],
+            defaults={"mapping": by_header, "created_by": actor},
+        )
+    return job
+
+
+def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
+    """Queue the job: the task consumer runs it (`guanxi run_huey`), or the CLI in its own process."""
+    _own(actor, job)
+    missing = mapping_missing(import_target(job.target), job.mapping)
+    if missing:
+        raise ValidationFailed(
+            details={"mapping": [_("No column fills “%(field)s”.") % {"field": f.label} for f in missing]}
+        )
+    with transaction.atomic():
+        updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+            status=ImportJob.Status.QUEUED
+        )
+        if not updated:
+            raise ValidationFailed(_("This import has started already."), details={"status": [job.status]})
+        audit_record(actor=actor, action="import.start", target=job)
+    job.refresh_from_db()
+    return job
+
+
+def _own(actor: User, job: ImportJob) -> None:
+    ensure_can(actor, "customer.import")
+    if job.created_by_id != actor.pk and actor.role != User.Role.ADMIN:
+        raise NotFound(_("Import not found."))
+
+
+def import_job_run(
+    *, job_id: int, progress: Progress | None = None, batch_size: int = BATCH_SIZE
+) -> ImportJob:
+    """Run a queued (or interrupted) job to its end, batch by batch; safe to call again after a crash.
+
+    Runs as the user who uploaded the file: their permissions and scope decide what may be written.
+    """
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        return job
+    actor = job.created_by
+    if actor is None or not actor.is_active:
+        return _fail(job, _("The user who started this import can no longer sign in."))
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now()
+    )
+    try:
+        cleaner = RowCleaner(import_target(job.target), job.headers, job.mapping)
+        with _reader(job) as reader:
+            for batch in _batches(reader, skip=job.rows_done, size=batch_size):
+                _run_batch(job, actor, cleaner, batch, reader.progress().fraction)
+                job.refresh_from_db()
+                if job.status == ImportJob.Status.CANCELLED:
+                    return job
+                if progress:
+                    progress(job)
+    except Exception as exc:
+        job.refresh_from_db()
+        _fail(job, str(getattr(exc, "message", "") or exc) or exc.__class__.__name__)
+        raise
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.DONE, percent=100, finished_at=timezone.now()
+        )
+        job.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action="import.finish",
+            target=job,
+            data={
+                k: getattr(job, k)
+                for k in ("rows_done", "created", "updated", "merged", "skipped", "rejected")
+            },
+        )
+    if progress:
+        progress(job)
+    return job
+
+
+def _fail(job: ImportJob, message: str) -> ImportJob:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.FAILED, error=message[:2000], finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _batches(reader: TableReader, *, skip: int, size: int) -> Iterator[list[tuple[int, list[Cell]]]]:
+    batch: list[tuple[int, list[Cell]]] = []
+    for index, row in enumerate(reader.rows()):
+        if index < skip:
+            continue
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _import_row(number: int, values: dict[str, Any]) -> ImportRow:
+    fields = {key: values[key] for key in CUSTOMER_FIELDS if key in values}
+    if values.get("company") and values.get("name") != values["company"]:
+        line = _("Company: %(company)s") % {"company": values["company"]}
+        fields["notes"] = f"{fields['notes']}\n{line}" if fields.get("notes") else line
+    if values.get("external_id"):
+        fields["external_ids"] = {"import": values["external_id"]}
+    asset = {name: values[key] for key, name in ASSET_FIELDS.items() if values.get(key) not in (None, "")}
+    return ImportRow(
+        number,
+        fields,
+        phones=list(values.get("phones") or []),
+        emails=list(values.get("emails") or []),
+        tags=list(values.get("tags") or []),
+        custom_fields=dict(values.get("custom_fields") or {}),
+        assets=[asset] if asset else [],
+    )
+
+
+def _fold_into(first: ImportRow, later: ImportRow) -> None:
+    """A later row of the same batch that is the same person adds what the first row lacks."""
+    for key, value in later.fields.items():
+        first.fields.setdefault(key, value)
+    for name in ("phones", "emails", "tags"):
+        mine = getattr(first, name)
+        mine += [v for v in getattr(later, name) if v not in mine]
+    for key, value in later.custom_fields.items():
+        first.custom_fields.setdefault(key, value)
+    first.assets += [a for a in later.assets if a not in first.assets]
+
+
+def _same_person_keys(row: ImportRow) -> list[str]:
+    keys = [f"p:{n}" for n in row.phones] + [f"e:{e.lower()}" for e in row.emails]
+    if row.fields.get("wechat_id"):
+        keys.append(f"w:{row.fields['wechat_id']}")
+    return keys
+
+
+def _run_batch(
+    job: ImportJob,
+    actor: User,
+    cleaner: RowCleaner,
+    batch: list[tuple[int, list[Cell]]],
+    fraction: float | None,
+) -> None:
+    rejections: list[ImportRejection] = []
+    cells_of = {number: cells for number, cells in batch}
+    rows: list[ImportRow] = []
+    for number, cells in batch:
+        values, errors = cleaner.clean(number, cells)
+        if errors:
+            rejections += [_rejection(job, error, cells) for error in errors]
+        else:
+            rows.append(_import_row(number, values))
+    # The same person twice in the batch: the later rows fold into the first.
+    first_by_key: dict[str, ImportRow] = {}
+    unique: list[ImportRow] = []
+    folded = 0
+    for row in rows:
+        first = next((first_by_key[k] for k in _same_person_keys(row) if k in first_by_key), None)
+        if first is None:
+            unique.append(row)
+            first = row
+        else:
+            _fold_into(first, row)
+            folded += 1
+        for key in _same_person_keys(row):
+            first_by_key.setdefault(key, first)
+    candidates = [
+        {
+            "name": r.fields.get("name", ""),
+            "kind": r.fields.get("kind", ""),
+            "phones": r.phones,
+            "emails": r.emails,
+            "wechat_id": r.fields.get("wechat_id", ""),
+        }
+        for r in unique
+    ]
+    # Matched as the system: a customer the importer may not see is still the same person, and the row
+    # is then refused (customer_import_rows) rather than made a second time.
+    for row, matches in zip(unique, customer_matches_many(candidates, actor=None), strict=True):
+        if matches and matches[0].same:
+            row.match = matches[0].customer_id
+    counts = dict.fromkeys(("created", "updated", "merged", "skipped", "rejected"), 0)
+    counts["merged"] = folded
+    with transaction.atomic():
+        outcomes: list[RowOutcome] = customer_import_rows(
+            actor=actor, rows=unique, on_duplicate=job.on_duplicate
+        )
+        for outcome in outcomes:
+            counts[outcome.result] += 1
+            if outcome.result == "rejected":
+                rejections += [
+                    ImportRejection(
+                        job=job,
+                        row_number=outcome.row_number,
+                        column=_column(job, field),
+                        value="",
+                        reason=" ".join(messages),
+                        cells=[_cell_json(c) for c in cells_of[outcome.row_number]],
+                    )
+                    for field, messages in outcome.errors.items()
+                ]
+        counts["rejected"] += len({r.row_number for r in rejections})
+        if job.dry_run:
+            transaction.set_rollback(True)
+    with transaction.atomic():
+        ImportRejection.objects.bulk_create(rejections)
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_done=F("rows_done") + len(batch),
+            percent=round(100 * fraction) if fraction is not None else F("percent"),
+            **{key: F(key) + value for key, value in counts.items()},
+        )
+
+
+def _column(job: ImportJob, field: str) -> str:
+    """The header of the column a field came from (its first), else the field's name."""
+    key = field.split(".")[0] if not field.startswith("custom_fields.") else field
+    for header, mapped in zip(job.headers, job.mapping, strict=False):
+        if mapped == key:
+            return str(header)
+    return field
+
+
+def _rejection(job: ImportJob, error: CellError, cells: list[Cell]) -> ImportRejection:
+    return ImportRejection(
+        job=job,
+        row_number=error.row,
+        column=error.column[:255],
+        value=error.value,
+        reason=str(error.reason),
+        cells=[_cell_json(c) for c in cells],
+    )
+
+
+@transaction.atomic
+def import_job_cancel(*, actor: User, job: ImportJob) -> ImportJob:
+    """Stop a job after the batch it is writing; what is committed stays."""
+    _own(actor, job)
+    ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJob.Status.DRAFT, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.CANCELLED, finished_at=timezone.now())
+    audit_record(actor=actor, action="import.cancel", target=job)
+    job.refresh_from_db()
+    return job
