@@ -24,6 +24,7 @@ from guanxi.audit.services import audit_record
 from guanxi.core.errors import NotFound, ValidationFailed
 from guanxi.core.permissions import ensure_can
 from guanxi.customers.duplicates import customer_matches_many
+from guanxi.customers.exports import FORMULA_STARTS
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.services.bulk import ImportRow, RowOutcome, customer_import_rows
 from guanxi.imports.cleaning import CellError, RowCleaner
@@ -309,7 +310,7 @@ def _run_batch(
     cells_of = {number: cells for number, cells in batch}
     rows: list[ImportRow] = []
     for number, cells in batch:
-        values, errors = cleaner.clean(number, cells)
+        values, errors = cleaner.clean(number, [_unguard(c) for c in cells])
         if errors:
             rejections += [_rejection(job, error, cells) for error in errors]
         else:
@@ -373,6 +374,13 @@ def _run_batch(
             percent=round(100 * fraction) if fraction is not None else F("percent"),
             **{key: F(key) + value for key, value in counts.items()},
         )
+
+
+def _unguard(cell: Cell) -> Cell:
+    """A cell our own files guard against formulas ('+86 138…, in a rejected-rows file) reads as it was."""
+    if isinstance(cell, str) and cell.startswith("'") and cell[1:2] in FORMULA_STARTS:
+        return cell[1:]
+    return cell
 
 
 def _column(job: ImportJob, field: str) -> str:
