@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import audit_record
 from guanxi.core.errors import NotFound, ValidationFailed
 from guanxi.core.permissions import ensure_can
+from guanxi.core.tasks import task_enqueue_on_commit
 from guanxi.customers.duplicates import customer_matches_many
 from guanxi.customers.exports import FORMULA_STARTS
 from guanxi.customers.models import CustomFieldDefinition
@@ -166,8 +167,9 @@ def import_job_map(
     return job
 
 
-def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
-    """Queue the job: the task consumer runs it (`guanxi run_huey`), or the CLI in its own process."""
+def import_job_start(*, actor: User, job: ImportJob, queue: bool = True) -> ImportJob:
+    """Queue the job for the task consumer (`guanxi run_huey`); `queue=False` when the caller runs it
+    itself (the CLI, in its own process, with a progress bar)."""
     _own(actor, job)
     missing = mapping_missing(import_target(job.target), job.mapping)
     if missing:
@@ -181,6 +183,8 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
         if not updated:
             raise ValidationFailed(_("This import has started already."), details={"status": [job.status]})
         audit_record(actor=actor, action="import.start", target=job)
+        if queue:
+            task_enqueue_on_commit("imports.run", job.pk)
     job.refresh_from_db()
     return job
 
@@ -189,6 +193,10 @@ def _own(actor: User, job: ImportJob) -> None:
     ensure_can(actor, "customer.import")
     if job.created_by_id != actor.pk and actor.role != User.Role.ADMIN:
         raise NotFound(_("Import not found."))
+
+
+class JobTakenOver(Exception):
+    """Another runner moved the job's resume point while this one wrote a batch."""
 
 
 def import_job_run(
@@ -217,6 +225,9 @@ def import_job_run(
                     return job
                 if progress:
                     progress(job)
+    except JobTakenOver:
+        job.refresh_from_db()
+        return job
     except Exception as exc:
         job.refresh_from_db()
         _fail(job, str(getattr(exc, "message", "") or exc) or exc.__class__.__name__)
@@ -344,36 +355,41 @@ def _run_batch(
     for row, matches in zip(unique, customer_matches_many(candidates, actor=None), strict=True):
         if matches and matches[0].same:
             row.match = matches[0].customer_id
-    counts = dict.fromkeys(("created", "updated", "merged", "skipped", "rejected"), 0)
+    counts = dict.fromkeys(("created", "updated", "merged", "skipped"), 0)
     counts["merged"] = folded
     with transaction.atomic():
-        outcomes: list[RowOutcome] = customer_import_rows(
-            actor=actor, rows=unique, on_duplicate=job.on_duplicate
-        )
+        with transaction.atomic():  # a savepoint: a dry run rolls the customers back, keeps the report
+            outcomes: list[RowOutcome] = customer_import_rows(
+                actor=actor, rows=unique, on_duplicate=job.on_duplicate
+            )
+            if job.dry_run:
+                transaction.set_rollback(True)
         for outcome in outcomes:
-            counts[outcome.result] += 1
-            if outcome.result == "rejected":
-                rejections += [
-                    ImportRejection(
-                        job=job,
-                        row_number=outcome.row_number,
-                        column=_column(job, field),
-                        value="",
-                        reason=" ".join(messages),
-                        cells=[_cell_json(c) for c in cells_of[outcome.row_number]],
-                    )
-                    for field, messages in outcome.errors.items()
-                ]
-        counts["rejected"] += len({r.row_number for r in rejections})
-        if job.dry_run:
-            transaction.set_rollback(True)
-    with transaction.atomic():
+            if outcome.result != "rejected":
+                counts[outcome.result] += 1
+                continue
+            rejections += [
+                ImportRejection(
+                    job=job,
+                    row_number=outcome.row_number,
+                    column=_column(job, field),
+                    value="",
+                    reason=" ".join(messages),
+                    cells=[_cell_json(c) for c in cells_of[outcome.row_number]],
+                )
+                for field, messages in outcome.errors.items()
+            ]
         ImportRejection.objects.bulk_create(rejections)
-        ImportJob.objects.filter(pk=job.pk).update(
+        # The batch, its report and the resume point commit together; a runner that finds the resume
+        # point moved (another runner took the job over) undoes its batch and stops.
+        moved = ImportJob.objects.filter(pk=job.pk, rows_done=job.rows_done).update(
             rows_done=F("rows_done") + len(batch),
             percent=round(100 * fraction) if fraction is not None else F("percent"),
+            rejected=F("rejected") + len({r.row_number for r in rejections}),
             **{key: F(key) + value for key, value in counts.items()},
         )
+        if not moved:
+            raise JobTakenOver
 
 
 def _unguard(cell: Cell) -> Cell:

@@ -154,3 +154,35 @@ def test_every_step_is_audited(manager: User) -> None:
     actions = list(AuditEvent.objects.filter(action__startswith="import.").values_list("action", flat=True))
     assert sorted(actions) == ["import.create", "import.finish", "import.start"]
     assert AuditEvent.objects.filter(action="customer.create").count() == 2
+
+
+def test_starting_a_job_queues_it_for_the_task_consumer(
+    manager: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    job = imports.import_job_create(actor=manager, file=gbk_file(ROWS[:2]), file_name="a.csv")
+    immediate, HUEY.immediate = HUEY.immediate, True
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            imports.import_job_start(actor=manager, job=job)
+    finally:
+        HUEY.immediate = immediate
+    job.refresh_from_db()
+    assert len(callbacks) == 1
+    assert (job.status, job.created) == ("done", 2)
+
+
+def test_a_second_runner_never_writes_a_batch_twice(manager: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    job = imports.import_job_create(actor=manager, file=gbk_file(ROWS[:2]), file_name="a.csv")
+    imports.import_job_start(actor=manager, job=job, queue=False)
+    real = imports.customer_import_rows
+
+    def meanwhile(**kwargs: Any) -> Any:
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=2)  # another runner committed this batch
+        return real(**kwargs)
+
+    monkeypatch.setattr(imports, "customer_import_rows", meanwhile)
+    job = imports.import_job_run(job_id=job.pk)
+    assert Customer.objects.count() == 0
+    assert (job.status, job.created) == ("running", 0)

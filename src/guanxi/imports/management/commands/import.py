@@ -62,7 +62,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     sheet=options["sheet"],
                 )
-                services.import_job_start(actor=actor, job=job)
+                services.import_job_start(actor=actor, job=job, queue=False)
                 job = services.import_job_run(job_id=job.pk, progress=self._bar, batch_size=options["batch"])
         except DomainError as exc:
             raise CommandError(f"{exc.message} {exc.details or ''}".strip()) from exc
