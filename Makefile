@@ -25,11 +25,13 @@ assets: $(STAMP)
 	@mkdir -p src/guanxi/static/vendor
 	@cp node_modules/htmx.org/dist/htmx.min.js src/guanxi/static/vendor/htmx.min.js
 
+# The web server, and beside it the task consumer that runs imports and other background jobs.
 run: install
 	$(BIN)/guanxi migrate --no-input
 	$(BIN)/guanxi setup_demo
 	@echo "Serving on http://$(HOST):$(PORT)/"
-	$(BIN)/gunicorn guanxi.config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
+	@$(BIN)/guanxi run_huey --workers 2 & consumer=$$!; trap 'kill $$consumer 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn guanxi.config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
 
 # The whole suite on SQLite, then on PostgreSQL when one answers; browser tests need chromium.
 test: install
