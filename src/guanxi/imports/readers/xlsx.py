@@ -1,4 +1,10 @@
-"""Excel .xlsx files, read streaming (openpyxl read-only mode: one row in memory at a time)."""
+"""Excel .xlsx files, read streaming: one row in memory at a time.
+
+openpyxl (read-only mode) opens the workbook: the sheets, the shared strings, which cell styles are dates.
+The rows of the sheet are then parsed here with expat, five times as fast as openpyxl's own row reader
+(which builds an object per cell): at a million rows that is minutes saved. The parse reads what the
+file stores, as openpyxl with data_only=True does: a formula's cached value, never the formula.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ import re
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
+from xml.parsers import expat
 
 from django.utils.translation import gettext as _
 
@@ -54,6 +61,17 @@ def _column_index(letters: bytes) -> int:
     return index - 1
 
 
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+
+
+def stated_rows(archive: zipfile.ZipFile, path: str) -> int | None:
+    """The last row the sheet says it uses, from the <dimension> at its start: for progress only (some
+    writers state none, or A1). Read here because openpyxl, finding none, parses the whole sheet."""
+    with archive.open(path) as xml:
+        found = _DIMENSION.search(xml.read(4096))
+    return int(found[1]) if found and int(found[1]) > 1 else None
+
+
 def merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, int, int]]:
     """The sheet's merged ranges as (first row, first column, last row, last column), rows from 1 and
     columns from 0. openpyxl's read-only mode does not read them; they follow the rows in the sheet's XML,
@@ -77,6 +95,119 @@ def merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, i
         (int(r1), _column_index(c1), int(r2), _column_index(c2))
         for c1, r1, c2, r2 in _MERGE_REF.findall(b"".join(section))
     ]
+
+
+_MAIN = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
+_ROW, _CELL, _VALUE, _TEXT, _PHONETIC = range(5)
+_TAGS = {
+    f"{namespace}}}{name}": tag
+    for namespace in _MAIN
+    for name, tag in (("row", _ROW), ("c", _CELL), ("v", _VALUE), ("t", _TEXT), ("rPh", _PHONETIC))
+}
+_DIGITS = "0123456789"
+
+
+def sheet_rows(
+    source: IO[bytes],
+    *,
+    shared_strings: Any,
+    date_styles: Any = frozenset(),
+    timedelta_styles: Any = frozenset(),
+    epoch: datetime = datetime(1899, 12, 30),
+) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, values) for each row the sheet XML `source` stores, values as openpyxl gives them
+    (str, int, float, bool, datetime, timedelta; None for a gap), without its per-cell objects."""
+    from openpyxl.utils.datetime import from_excel
+
+    ready: list[tuple[int, list[Any]]] = []
+    row: list[Any] = []
+    text: list[str] = []
+    state = {"row": 0, "column": 0, "kind": "n", "style": 0, "collect": False, "phonetic": False}
+    columns: dict[str, int] = {}
+
+    def value_of(kind: str, style: int, raw: str) -> Any:
+        if kind == "s":
+            return shared_strings[int(raw)]
+        if kind in ("inlineStr", "str", "e"):
+            return raw
+        if kind == "b":
+            return raw.strip() == "1"
+        if kind == "d":
+            try:
+                return datetime.fromisoformat(raw)
+            except ValueError:
+                return raw
+        try:
+            number: int | float = int(raw) if raw.isdigit() else float(raw)
+        except ValueError:
+            return raw
+        if style in date_styles:
+            return from_excel(number, epoch)
+        if style in timedelta_styles:
+            return from_excel(number, epoch, timedelta=True)
+        return number
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = _TAGS.get(name)
+        if tag == _CELL:
+            ref = attrs.get("r")
+            if ref:
+                letters = ref.rstrip(_DIGITS)
+                column = columns.get(letters)
+                if column is None:
+                    column = columns[letters] = _column_index(letters.encode())
+                state["column"] = column
+            state["kind"] = attrs.get("t", "n")
+            style = attrs.get("s")
+            state["style"] = int(style) if style else 0
+            text.clear()
+        elif tag == _VALUE or (tag == _TEXT and not state["phonetic"]):
+            state["collect"] = True
+        elif tag == _ROW:
+            number = attrs.get("r")
+            state["row"] = int(number) if number else state["row"] + 1  # type: ignore[operator]
+            state["column"] = 0
+            row.clear()
+        elif tag == _PHONETIC:
+            state["phonetic"] = True
+
+    def end(name: str) -> None:
+        tag = _TAGS.get(name)
+        if tag == _CELL:
+            column: int = state["column"]  # type: ignore[assignment]
+            if text:
+                value = value_of(state["kind"], state["style"], "".join(text))  # type: ignore[arg-type]
+                if column >= len(row):
+                    row.extend([None] * (column - len(row)))
+                    row.append(value)
+                else:
+                    row[column] = value
+            state["column"] = column + 1
+        elif tag in (_VALUE, _TEXT):
+            state["collect"] = False
+        elif tag == _ROW:
+            ready.append((state["row"], row.copy()))  # type: ignore[arg-type]
+        elif tag == _PHONETIC:
+            state["phonetic"] = False
+
+    def characters(data: str) -> None:
+        if state["collect"]:
+            text.append(data)
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    while chunk := source.read(1 << 16):
+        parser.Parse(chunk, False)
+        yield from ready
+        ready.clear()
+    parser.Parse(b"", True)
+    yield from ready
 
 
 def _load(stream: BinaryIO) -> Any:
@@ -115,10 +246,9 @@ class XlsxReader(TableReader):
             )
         self.sheet = sheet if sheet is not None else names[0]
         worksheet = self._workbook[self.sheet]
-        # The dimension the file states is only a hint (some writers state A1 or none); read every row.
-        self.total: int | None = worksheet.max_row if worksheet.max_row and worksheet.max_row > 1 else None
-        worksheet.reset_dimensions()
+        self.total = stated_rows(self._workbook._archive, worksheet._worksheet_path)
         self._worksheet = worksheet
+        self._source_file: IO[bytes] | None = None
         self._done = 0
         try:
             self._merged = merged_ranges(self._workbook._archive, worksheet._worksheet_path)
@@ -145,8 +275,17 @@ class XlsxReader(TableReader):
             if last_row > first_row:
                 starting.setdefault(first_row, []).append((first, last_row))
         down: list[tuple[int, int, Cell]] = []  # (column, last row, value)
+        workbook = self._workbook
         try:
-            for number, values in enumerate(self._worksheet.iter_rows(values_only=True), 1):
+            source = self._source_file = workbook._archive.open(self._worksheet._worksheet_path)
+            numbered = sheet_rows(
+                source,
+                shared_strings=workbook.shared_strings,
+                date_styles=frozenset(getattr(workbook, "_date_formats", ())),
+                timedelta_styles=frozenset(getattr(workbook, "_timedelta_formats", ())),
+                epoch=workbook.epoch,
+            )
+            for number, values in numbered:
                 self._done = number
                 cells = [convert(v) for v in values]
                 if starting or down:
@@ -160,7 +299,7 @@ class XlsxReader(TableReader):
                     for column, last_row in starting.pop(number, ()):
                         down.append((column, last_row, cells[column] if column < len(cells) else ""))
                 yield number, cells
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, expat.ExpatError) as exc:
             raise FileUnreadable(
                 _("Row %(row)d of the sheet cannot be read (%(reason)s).")
                 % {"row": self._done + 1, "reason": exc}
@@ -171,5 +310,7 @@ class XlsxReader(TableReader):
         return Progress(done=self._done, total=total, unit="rows")
 
     def close(self) -> None:
+        if self._source_file is not None:
+            self._source_file.close()
         self._workbook.close()
         super().close()

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from django.utils import translation
 
 from guanxi.imports.readers import VCARD_COLUMNS, FileUnreadable, open_table, xlsx_sheet_names
 from guanxi.imports.readers.delimited import detect_encoding, sniff_delimiter
+from guanxi.imports.readers.xlsx import sheet_rows
 
 HEADER = "姓名,手机号码,城市,备注\n"
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    with translation.override("en"):
+        yield
+
+
 ROWS = "张三,138 0013 8000,广州,老客户，VIP\n欧阳娜娜,+86 139-0013-9000,深圳,\n"
 
 
@@ -272,6 +283,35 @@ def test_xlsx_renamed_csv_is_read_as_xlsx_and_a_broken_one_is_refused(tmp_path: 
     broken.write_bytes(path.read_bytes()[:500])
     with pytest.raises(FileUnreadable, match=r"not an Excel \.xlsx file, or it is damaged"):
         read_all(broken)
+
+
+SHEET_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:F4"/>
+<sheetData>
+<row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="s"><v>1</v></c></row>
+<row r="3"><c r="A3" t="inlineStr"><is><r><t>张</t></r><r><t xml:space="preserve">三 </t></r>
+<rPh sb="0" eb="1"><t>ZHANG</t></rPh></is></c><c r="B3"><v>13800138000</v></c><c r="C3" s="1"><v>32875</v></c>
+<c r="D3" t="b"><v>1</v></c><c r="E3" t="e"><v>#N/A</v></c>
+<c r="F3" t="str"><f>A3&amp;B3</f><v>x</v></c></row>
+<row><c><v>1.5</v></c><c t="d"><v>1990-01-02T00:00:00</v></c><c/><c r="D4"><v>1.38001E+10</v></c></row>
+</sheetData></worksheet>""".encode()
+
+
+def test_sheet_xml_cell_kinds() -> None:
+    rows = list(sheet_rows(io.BytesIO(SHEET_XML), shared_strings=["姓名", "生日"], date_styles={1}))
+
+    assert rows == [
+        (1, ["姓名", None, "生日"]),
+        (3, ["张三 ", 13800138000, datetime(1990, 1, 2), True, "#N/A", "x"]),
+        (4, [1.5, datetime(1990, 1, 2), None, 13800100000.0]),
+    ]
+
+
+def test_strict_ooxml_namespace_reads_too() -> None:
+    transitional = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    strict = SHEET_XML.replace(transitional, b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+
+    assert len(list(sheet_rows(io.BytesIO(strict), shared_strings=["a", "b"]))) == 3
 
 
 def test_xlsx_merged_title_header_and_grouped_rows(tmp_path: Path) -> None:
