@@ -6,8 +6,10 @@ a new API operation that answers without authentication fails `test_every_api_op
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from guanxi.core.permissions import ROLES, can
 from guanxi.customers import services as customer_services
+from guanxi.imports import services as import_services
+from guanxi.imports.models import ImportJob
 from guanxi.users.models import Team, User
 from guanxi.users.services import token_create
 
@@ -47,8 +51,11 @@ def test_every_route_declares_access() -> None:
 
 
 @pytest.fixture
-def world(make_user: Callable[..., User], team_a: Team, team_b: Team) -> dict[str, Any]:
+def world(
+    make_user: Callable[..., User], team_a: Team, team_b: Team, settings: Any, tmp_path: Path
+) -> dict[str, Any]:
     """Users of each role in team A; for each role, its own records, a team-mate's and another team's."""
+    settings.MEDIA_ROOT = tmp_path / "files"  # the import jobs' uploaded files
     admin = make_user("admin", username="root")
     mate = make_user("sales", username="mate")
     stranger = make_user("sales", team=team_b, username="stranger")
@@ -106,6 +113,8 @@ def fill(route: str, pattern: URLPattern, actor: User, where: str, world: dict[s
             return str(world["stranger"].pk)
         if kind == "team":
             return str(world["team_obj"].pk)
+        if kind == "job":  # an import job is seen only by its importer (and an administrator)
+            return str(import_job_for(actor if can(actor, "customer.import") else world["admin"]).pk)
         if kind == "token":
             token, _secret = token_create(actor=actor, user=actor, name="matrix")
             return str(token.pk)
@@ -113,6 +122,11 @@ def fill(route: str, pattern: URLPattern, actor: User, where: str, world: dict[s
 
     url = re.sub(r"<(?:(\w+):)?(\w+)>", replace, url)
     return url, kinds
+
+
+def import_job_for(user: User) -> ImportJob:
+    data = io.BytesIO("姓名,手机\n张伟,13800138000\n".encode())
+    return import_services.import_job_create(actor=user, file=data, file_name="matrix.csv")
 
 
 def visible(role: str, where: str) -> bool:

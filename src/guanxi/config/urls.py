@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("guanxi.core.urls")),
     path("", include("guanxi.users.urls")),
     path("customers/", include("guanxi.customers.urls")),
+    path("imports/", include("guanxi.imports.urls")),
     path("audit/", include("guanxi.audit.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -27,6 +28,16 @@ def import_job_get(*, actor: User, job_id: int) -> ImportJob:
         return import_job_list(actor=actor).get(pk=job_id)
     except (ImportJob.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound(_("Import not found.")) from exc
+
+
+def import_rejection_list(*, job: ImportJob) -> QuerySet[ImportRejection]:
+    """A job's rejected rows in the order of the file; the caller got `job` through import_job_get."""
+    return ImportRejection.objects.filter(job=job).order_by("row_number", "id")
+
+
+def rejected_file_name(job: ImportJob) -> str:
+    """The rejected rows' file name: the uploaded file's name with "-rejected.csv" for its extension."""
+    return f"{Path(job.file_name).stem or 'import'}-rejected.csv"
 
 
 def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
