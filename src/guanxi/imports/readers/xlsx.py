@@ -125,10 +125,10 @@ def sheet_rows(
     ready: list[tuple[int, list[Any]]] = []
     row: list[Any] = []
     text: list[str] = []
-    state = {"row": 0, "column": 0, "kind": "n", "style": 0, "collect": False, "phonetic": False}
     columns: dict[str, int] = {}
+    row_number, column, kind, style, collect, phonetic = 0, 0, "n", 0, False, False
 
-    def value_of(kind: str, style: int, raw: str) -> Any:
+    def value_of(raw: str) -> Any:
         if kind == "s":
             return shared_strings[int(raw)]
         if kind in ("inlineStr", "str", "e"):
@@ -151,50 +151,51 @@ def sheet_rows(
         return number
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal row_number, column, kind, style, collect, phonetic
         tag = _TAGS.get(name)
         if tag == _CELL:
             ref = attrs.get("r")
             if ref:
                 letters = ref.rstrip(_DIGITS)
-                column = columns.get(letters)
-                if column is None:
-                    column = columns[letters] = _column_index(letters.encode())
-                state["column"] = column
-            state["kind"] = attrs.get("t", "n")
-            style = attrs.get("s")
-            state["style"] = int(style) if style else 0
+                found = columns.get(letters)
+                if found is None:
+                    found = columns[letters] = _column_index(letters.encode())
+                column = found
+            kind = attrs.get("t", "n")
+            number_style = attrs.get("s")
+            style = int(number_style) if number_style else 0
             text.clear()
-        elif tag == _VALUE or (tag == _TEXT and not state["phonetic"]):
-            state["collect"] = True
+        elif tag == _VALUE or (tag == _TEXT and not phonetic):
+            collect = True
         elif tag == _ROW:
             number = attrs.get("r")
-            state["row"] = int(number) if number else state["row"] + 1  # type: ignore[operator]
-            state["column"] = 0
+            row_number = int(number) if number else row_number + 1
+            column = 0
             row.clear()
         elif tag == _PHONETIC:
-            state["phonetic"] = True
+            phonetic = True
 
     def end(name: str) -> None:
+        nonlocal column, collect, phonetic
         tag = _TAGS.get(name)
         if tag == _CELL:
-            column: int = state["column"]  # type: ignore[assignment]
             if text:
-                value = value_of(state["kind"], state["style"], "".join(text))  # type: ignore[arg-type]
+                value = value_of("".join(text))
                 if column >= len(row):
                     row.extend([None] * (column - len(row)))
                     row.append(value)
                 else:
                     row[column] = value
-            state["column"] = column + 1
+            column += 1
         elif tag in (_VALUE, _TEXT):
-            state["collect"] = False
+            collect = False
         elif tag == _ROW:
-            ready.append((state["row"], row.copy()))  # type: ignore[arg-type]
+            ready.append((row_number, row.copy()))
         elif tag == _PHONETIC:
-            state["phonetic"] = False
+            phonetic = False
 
     def characters(data: str) -> None:
-        if state["collect"]:
+        if collect:
             text.append(data)
 
     parser = expat.ParserCreate(namespace_separator="}")
