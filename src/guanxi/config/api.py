@@ -17,6 +17,7 @@ from guanxi.core.errors import DomainError
 from guanxi.customers.api import router as customers_router
 from guanxi.customers.api_export import router as export_router
 from guanxi.customers.api_merge import router as merge_router
+from guanxi.imports.api import router as imports_router
 from guanxi.users.api import router as users_router
 from guanxi.users.services import token_authenticate
 
@@ -124,4 +125,5 @@ api.add_router("/", export_router)
 api.add_router("/", merge_router)
 api.add_router("/", customers_router)
 api.add_router("/", users_router)
+api.add_router("/", imports_router)
 api.add_router("/audit", audit_router)
