@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -39,6 +40,13 @@ class DuplicatePageOut(Schema):
     next_offset: int | None = Field(
         None, description="Pass as `offset` to fetch the next page; null on the last."
     )
+    computed_at: datetime | None = Field(
+        None,
+        description=(
+            "When the pairs were found: a background job looks for them every night (and on request "
+            "in the web UI); merged or deleted customers drop out at once. Null before the first run."
+        ),
+    )
 
 
 class MergeIn(BodyIn):
@@ -70,6 +78,7 @@ def duplicate_list(request: ApiRequest, filters: Query[DuplicateFilters]) -> dic
         "limit": page.limit,
         "offset": page.offset,
         "next_offset": page.next_offset,
+        "computed_at": page.computed_at,
     }
 
 

@@ -8,9 +8,11 @@ The rules (docs/duplicates.md):
 
 Each rule has a score; a pair scores its best rule plus 5 for every further rule it meets, at most 100.
 
-Both entry points are set-based: `duplicate_pairs` is one SQL statement (self-joins on the phone number,
-the lower-cased email, the WeChat ID and the name key, each blocked by an index), `customer_matches_many`
-a fixed four queries for a whole batch. Neither loops over customers in Python.
+Both are set-based: `customer_duplicates_refresh` finds all pairs in one SQL statement (self-joins on the
+phone number, the lower-cased email, the WeChat ID and the name key, each blocked by an index) and stores
+them, in the background, as it reads every customer; `duplicate_pairs` pages through the stored pairs;
+`customer_matches_many` takes a fixed four queries (index lookups) for a whole batch. Neither loops over
+customers in Python.
 
 The name key is the customer's full pinyin (its plain name when pinyin adds nothing, as for Latin
 letters), read from the search column every service keeps (`search_text` starts with the normalised name
@@ -22,22 +24,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
 from typing import Any
 
-from django.db import connection
-from django.db.models import BooleanField, Count, Prefetch, QuerySet, Value
+from django.db import connection, transaction
+from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Prefetch, QuerySet, Value
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.permissions import ALL, ensure_can, scope_of, scope_q, sees_pii
 from guanxi.core.pinyin import name_pinyin
 from guanxi.core.search import normalize
+from guanxi.core.tasks import task_enqueue_on_commit
 from guanxi.customers.models import (
     Asset,
     Consent,
     Contact,
     Customer,
+    CustomerDuplicate,
     CustomerEmail,
     CustomerMerge,
     CustomerPhone,
@@ -59,6 +66,7 @@ REASON_LABELS: dict[str, Promise] = {
     NAME_ADDRESS: _("Same name and address"),
 }
 SUFFIX_DIGITS = 4
+REFRESH_TASK = "customers.duplicates_refresh"
 # A number, email or WeChat ID shared by more customers than this is a shop's, not one person's.
 MAX_GROUP = 20
 
@@ -151,9 +159,10 @@ class DuplicatePage:
     offset: int
     limit: int
     next_offset: int | None
+    computed_at: datetime | None = None
 
 
-def _pairs_sql(actor: User) -> tuple[str, list[Any]]:
+def _pairs_sql(actor: User | None) -> tuple[str, list[Any]]:
     key = name_key_sql
     sfx = _suffix_sql
     rules = list(RULE_SCORES)
@@ -222,34 +231,89 @@ def _with_phones(actor: User, customers: QuerySet[Customer]) -> QuerySet[Custome
 
 
 def duplicate_pairs(*, actor: User, limit: int = 50, offset: int = 0) -> DuplicatePage:
-    """Likely duplicate pairs among the customers `actor` may see (both of each pair), best first.
+    """The duplicate pairs found by the last run of `customer_duplicates_refresh`, best first (by score,
+    then the newest pair), among the customers `actor` may see (both of each pair).
 
-    One statement finds and scores the pairs (ordered by score, then the newest pair); four more read
-    the page's customers with their owner and team, phones, emails and tags: five queries, whatever the
-    number of customers.
+    Finding the pairs reads every customer (30 s at a million), so a background run stores them and this
+    reads them: a pair whose customer was merged or deleted since drops out, one made since appears after
+    the next run. `DuplicatePage.computed_at` says when that was (None when no run found any pair).
+    One query for the page of pairs (the rank index, each pair's customers checked by primary key), four
+    more for the page's customers with their owner and team, phones, emails and tags: five queries.
     """
     ensure_can(actor, "customer.merge")
     limit, offset = max(1, min(limit, 500)), max(0, offset)
-    sql, params = _pairs_sql(actor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit + 1, offset])
-        rows = cursor.fetchall()
-    rules = list(RULE_SCORES)
+    pairs = CustomerDuplicate.objects.filter(
+        Exists(Customer.objects.filter(pk=OuterRef("a_id"))),
+        Exists(Customer.objects.filter(pk=OuterRef("b_id"))),
+    )
+    if scope_of(actor) != ALL:
+        in_scope = Customer.objects.filter(scope_q(actor)).values("id")
+        pairs = pairs.filter(a_id__in=in_scope, b_id__in=in_scope)
+    rows = list(pairs.order_by("-score", "-b_id", "-a_id")[offset : offset + limit + 1])
     found = rows[:limit]
-    ids = {pk for row in found for pk in row[:2]}
+    ids = {pk for row in found for pk in (row.a_id, row.b_id)}
     customers = {}
     if ids:
         customers = {c.pk: c for c in _with_phones(actor, customer_scope(actor=actor).filter(pk__in=ids))}
     items = []
     for row in found:
-        a, b = customers.get(row[0]), customers.get(row[1])
+        a, b = customers.get(row.a_id), customers.get(row.b_id)
         if a is None or b is None:  # deleted since the pairs were read
             continue
-        reasons = [rule for rule, flag in zip(rules, row[2:-1], strict=True) if flag]
-        items.append(DuplicatePair(a=a, b=b, score=int(row[-1]), reasons=reasons))
+        reasons = [rule for rule in RULE_SCORES if rule in row.reasons]
+        items.append(DuplicatePair(a=a, b=b, score=row.score, reasons=reasons))
     return DuplicatePage(
-        items=items, offset=offset, limit=limit, next_offset=offset + limit if len(rows) > limit else None
+        items=items,
+        offset=offset,
+        limit=limit,
+        next_offset=offset + limit if len(rows) > limit else None,
+        computed_at=max((row.computed_at for row in found), default=None),
     )
+
+
+def duplicate_pairs_computed_at() -> datetime | None:
+    """When the stored pairs were found (None before the first run that found any)."""
+    return CustomerDuplicate.objects.aggregate(at=Max("computed_at"))["at"]
+
+
+def customer_duplicates_refresh(*, batch_size: int = 2000) -> int:
+    """Find every duplicate pair among all customers and replace the stored ones; return how many.
+
+    Run by the task consumer (customers.tasks) and `guanxi duplicates refresh`, never in a request.
+    The pairs are read first, outside any transaction (one statement, ~30 s at a million customers, so
+    SQLite's writer lock is not held meanwhile); then one short transaction swaps the stored pairs, so
+    readers see either the old set or the new one.
+    """
+    sql, params = _pairs_sql(None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, 2**62, 0])
+        rows = cursor.fetchall()
+    rules = list(RULE_SCORES)
+    now = timezone.now()
+    pairs = (
+        CustomerDuplicate(
+            a_id=row[0],
+            b_id=row[1],
+            score=int(row[-1]),
+            reasons=[rule for rule, flag in zip(rules, row[2:-1], strict=True) if flag],
+            computed_at=now,
+        )
+        for row in rows
+    )
+    with transaction.atomic():
+        CustomerDuplicate.objects.all().delete()
+        while batch := list(islice(pairs, batch_size)):
+            CustomerDuplicate.objects.bulk_create(batch)
+    return len(rows)
+
+
+def customer_duplicates_refresh_request(*, actor: User) -> None:
+    """Queue a run of `customer_duplicates_refresh` once the caller's transaction commits ("find again").
+
+    Needs `customer.merge`, as the finder does. Runs may overlap harmlessly: the last one's pairs stay.
+    """
+    ensure_can(actor, "customer.merge")
+    task_enqueue_on_commit(REFRESH_TASK)
 
 
 # ---------------------------------------------------------------------------------------------------

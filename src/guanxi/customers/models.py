@@ -409,3 +409,29 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_name} (#{self.merged_id}) → {self.survivor_id}"
+
+
+class CustomerDuplicate(models.Model):
+    """A pair the duplicate finder found (customers.duplicates.customer_duplicates_refresh): `a` the older.
+
+    Rewritten whole by each run, in the background: finding the pairs reads every customer (about 30 s at
+    a million, docs/adr/0005-duplicate-finder.md). No foreign-key constraint, so deleting or merging a
+    customer costs nothing here: readers join the customers, and a pair whose customer is gone drops out.
+    """
+
+    a = models.ForeignKey(
+        Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
+    b = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    score = models.PositiveSmallIntegerField(_("score"))
+    reasons = models.JSONField(_("reasons"), default=list)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["a", "b"], name="customer_duplicate_unique")]
+        indexes = [models.Index(fields=["-score", "-b", "-a"], name="customer_duplicate_rank_idx")]
+        verbose_name = _("duplicate pair")
+        verbose_name_plural = _("duplicate pairs")
+
+    def __str__(self) -> str:
+        return f"{self.a_id} ~ {self.b_id} ({self.score})"

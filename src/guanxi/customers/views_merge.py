@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from guanxi.core.errors import DomainError, ValidationFailed
 from guanxi.core.http import AuthedRequest
@@ -60,10 +61,20 @@ def duplicate_list(request: AuthedRequest) -> HttpResponse:
         "page_number": number,
         "has_previous": number > 1,
         "has_next": page.next_offset is not None,
+        "computed_at": page.computed_at or duplicates.duplicate_pairs_computed_at(),
     }
     if _is_htmx(request):
         return render(request, "customers/duplicates.html#duplicate-table", context)
     return render(request, "customers/duplicates.html", context)
+
+
+@requires("customer.merge")
+@require_POST
+def duplicate_refresh(request: AuthedRequest) -> HttpResponse:
+    """ "Find again": queue a background run; the pairs change when it is done."""
+    duplicates.customer_duplicates_refresh_request(actor=request.user)
+    messages.success(request, _("Looking for duplicates again. Reload this page in a minute."))
+    return redirect("customer-duplicates")
 
 
 def _display(customer: Customer, field: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from conftest import bearer
 
+from guanxi.customers.duplicates import customer_duplicates_refresh
 from guanxi.customers.models import Customer, CustomerMerge
 from guanxi.users.models import Team, User
 
@@ -23,6 +24,7 @@ def test_duplicates_are_listed_paged_with_score_and_reasons(admin: User, make_cu
     b = make_customer(admin, name="Zhang Wei", phones=["13800138000"])
     make_customer(admin, name="李娜", emails=["ln@example.com"])
     make_customer(admin, name="李娜", emails=["LN@example.com"])
+    customer_duplicates_refresh()
 
     first = bearer(admin).get("/api/v1/customers/duplicates?limit=1").json()
     second = bearer(admin).get("/api/v1/customers/duplicates?limit=1&offset=1").json()
@@ -34,6 +36,7 @@ def test_duplicates_are_listed_paged_with_score_and_reasons(admin: User, make_cu
     assert second["items"][0]["reasons"] == ["email"]
     assert second["next_offset"] is None
     assert first["items"][0]["a"]["phones"] == ["+8613800138000"]
+    assert first["computed_at"] is not None
 
 
 def test_sales_users_may_not_list_duplicates(make_user: Make) -> None:

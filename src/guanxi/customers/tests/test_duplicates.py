@@ -16,17 +16,21 @@ from guanxi.customers.duplicates import (
     NAME_PHONE,
     PHONE,
     WECHAT,
+    customer_duplicates_refresh,
+    customer_duplicates_refresh_request,
     customer_matches_many,
     duplicate_pairs,
     name_key,
     score_of,
 )
+from guanxi.customers.models import Customer
 from guanxi.users.models import Team, User
 
 Make = Callable[..., Any]
 
 
 def pairs_of(actor: User, **options: Any) -> list[tuple[str, str, int, list[str]]]:
+    customer_duplicates_refresh()
     page = duplicate_pairs(actor=actor, **options)
     return [(p.a.name, p.b.name, p.score, p.reasons) for p in page.items]
 
@@ -97,6 +101,7 @@ def test_pairs_are_paged_best_first(admin: User, make_customer: Make) -> None:
         make_customer(admin, name=f"乙{i}", phones=[f"1380013800{i}"])
     make_customer(admin, name="丙", emails=["b@example.com"])
     make_customer(admin, name="丁", emails=["b@example.com"])
+    customer_duplicates_refresh()
 
     first = duplicate_pairs(actor=admin, limit=3)
     second = duplicate_pairs(actor=admin, limit=3, offset=first.next_offset or 0)
@@ -134,6 +139,7 @@ def test_duplicate_pairs_reads_in_a_fixed_number_of_queries(
     for i in range(n):
         make_customer(admin, name=f"客户{i}", phones=[f"1380013{i:04d}"], emails=[f"c{i}@example.com"])
         make_customer(admin, name=f"客户{i}", phones=[f"1380013{i:04d}"], emails=[f"c{i}@example.com"])
+    customer_duplicates_refresh()
 
     with django_assert_num_queries(5):  # the pairs, the customers, their phones, emails and tags
         page = duplicate_pairs(actor=admin)
@@ -229,3 +235,39 @@ def test_matches_many_uses_the_partial_wechat_index(admin: User, make_customer: 
         customer_matches_many([{"wechat_id": "wf888"}], actor=None)
     [query] = queries.captured_queries
     assert "<> ''" in query["sql"] or "NOT (" in query["sql"]
+
+
+def test_stored_pairs_say_when_they_were_found_and_lose_a_merged_or_deleted_customer(
+    admin: User, make_customer: Make
+) -> None:
+    # given: two pairs found by a run
+    make_customer(admin, name="张伟", phones=["13800138000"])
+    gone = make_customer(admin, name="Zhang Wei", phones=["13800138000"])
+    make_customer(admin, name="李娜", emails=["ln@example.com"])
+    make_customer(admin, name="李娜", emails=["ln@example.com"])
+    assert duplicate_pairs(actor=admin).items == []  # nothing before the first run
+    assert customer_duplicates_refresh() == 2
+    before = duplicate_pairs(actor=admin)
+
+    # when: one customer of a pair is deleted, and a new pair appears
+    Customer.objects.filter(pk=gone.pk).delete()
+    make_customer(admin, name="王芳", wechat_id="wf888")
+    make_customer(admin, name="王芳", wechat_id="wf888")
+    after = duplicate_pairs(actor=admin)
+
+    # then: the deleted customer's pair is gone at once; the new pair waits for the next run
+    assert before.computed_at is not None and len(before.items) == 2
+    assert [(p.a.name, p.reasons) for p in after.items] == [("李娜", [EMAIL])]
+    assert after.computed_at == before.computed_at
+    customer_duplicates_refresh()
+    assert [p.reasons for p in duplicate_pairs(actor=admin).items] == [[WECHAT], [EMAIL]]
+
+
+def test_a_refresh_request_queues_the_job_for_managers_only(
+    make_user: Make, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        customer_duplicates_refresh_request(actor=make_user("manager"))
+    assert len(callbacks) == 1
+    with pytest.raises(PermissionDenied):
+        customer_duplicates_refresh_request(actor=make_user("sales"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.test import Client
 
+from guanxi.customers.duplicates import customer_duplicates_refresh
 from guanxi.customers.models import Customer, CustomerMerge
 from guanxi.users.models import Team, User
 
@@ -20,6 +21,7 @@ def test_the_finder_lists_pairs_with_score_reasons_and_a_merge_link(
 ) -> None:
     a = make_customer(admin, name="张伟", phones=["13800138000"])
     b = make_customer(admin, name="Zhang Wei", phones=["13800138000"])
+    customer_duplicates_refresh()
 
     response = client_for(admin).get("/customers/duplicates")
 
@@ -33,6 +35,7 @@ def test_the_finder_lists_pairs_with_score_reasons_and_a_merge_link(
 def test_the_finder_pages_in_place_with_htmx(admin: User, make_customer: Make, client_for: ClientFor) -> None:
     make_customer(admin, name="甲", emails=["a@example.com"])
     make_customer(admin, name="乙", emails=["a@example.com"])
+    customer_duplicates_refresh()
 
     response = client_for(admin).get("/customers/duplicates", **HX)
 
@@ -42,10 +45,25 @@ def test_the_finder_pages_in_place_with_htmx(admin: User, make_customer: Make, c
     assert "<nav" not in html.split('id="duplicate-table"')[0]
 
 
+def test_find_again_queues_a_run_and_comes_back_to_the_finder(
+    admin: User, client_for: ClientFor, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = client_for(admin)
+    assert "Not searched yet" in client.get("/customers/duplicates").content.decode()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post("/customers/duplicates/refresh")
+
+    assert response.status_code == 302 and response["Location"] == "/customers/duplicates"
+    assert len(callbacks) == 1
+    assert client.get("/customers/duplicates/refresh").status_code == 405
+
+
 def test_sales_users_have_no_finder_nor_nav_link(make_user: Make, client_for: ClientFor) -> None:
     sales = make_user("sales")
     client = client_for(sales)
     assert client.get("/customers/duplicates").status_code == 403
+    assert client.post("/customers/duplicates/refresh").status_code == 403
     assert "/customers/duplicates" not in client.get("/customers/").content.decode()
 
 
