@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import bearer
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from huey.contrib.djhuey import HUEY
 
-from conftest import bearer
 from guanxi.customers.models import Customer
 from guanxi.imports import services
 from guanxi.imports.models import ImportJob, ImportTemplate
