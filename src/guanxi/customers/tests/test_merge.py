@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.utils import translation
 from django.utils import timezone
 
 from guanxi.audit.models import AuditEvent
@@ -226,6 +227,7 @@ def test_the_merge_reads_as_a_sentence_on_the_timeline(admin: User, make_custome
 
     entry = TimelineEntry.objects.filter(customer=survivor, kind="customer.merged").get()
     survivor.pii_clear = True  # type: ignore[attr-defined]
-    item = timeline_item(entry, survivor)
-    assert "乙&lt;b&gt;" in item.title
-    assert ("Earlier id", f"#{other.pk}") in [(str(k), v) for k, v in item.facts]
+    with translation.override("en"):
+        item = timeline_item(entry, survivor)
+        assert "乙&lt;b&gt;" in item.title
+        assert ("Earlier id", f"#{other.pk}") in [(str(k), v) for k, v in item.facts]
