@@ -7,8 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.utils import translation
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import NotFound, PermissionDenied, ValidationFailed
