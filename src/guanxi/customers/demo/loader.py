@@ -29,6 +29,7 @@ from guanxi.core.permissions import ensure_can
 from guanxi.customers.demo.generator import COLUMNS, Batch, Generator, Owner
 from guanxi.customers.demo.words import DEMO_TEAMS, DEMO_USERS, TAG_COLORS, TRADES
 from guanxi.customers.models import Customer, Tag
+from guanxi.customers.services.rows import highest_id, reserve_ids, write_rows
 from guanxi.users.models import Team, User
 from guanxi.users.services import team_create, user_create
 
@@ -101,47 +102,13 @@ def _owners() -> tuple[list[Owner], list[int]]:
 
 def _highest_id() -> int:
     """The highest customer id ever handed out (a deleted customer's id included)."""
-    table = Customer._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        top = int(cursor.fetchone()[0])
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            cursor.execute(f"SELECT last_value FROM {cursor.fetchone()[0]}")
-        else:
-            cursor.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
-        return max(top, int(cursor.fetchone()[0]))
-
-
-def _reserve_ids(count: int) -> list[int]:
-    """Ids for `count` new customers, taken inside the batch's transaction."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [Customer._meta.db_table, count],
-            )
-            return sorted(row[0] for row in cursor.fetchall())
-    # SQLite: the batch holds the write lock (BEGIN IMMEDIATE), so no one takes these in between.
-    top = _highest_id()
-    return list(range(top + 1, top + 1 + count))
+    return highest_id(Customer._meta.db_table)
 
 
 def _write(batch: Batch, ids: list[int]) -> None:
     """Insert the batch's rows, its customers numbered by `ids`."""
-    with connection.cursor() as cursor:
-        for table, columns in COLUMNS.items():
-            rows = [(ids[row[0]], *row[1:]) for row in batch.rows[table]]
-            if not rows:
-                continue
-            names = ", ".join(columns)
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    for table, columns in COLUMNS.items():
+        write_rows(table, columns, [(ids[row[0]], *row[1:]) for row in batch.rows[table]])
 
 
 def _produce(generator: Generator, plan: list[tuple[int, int]], queue: Any) -> None:
@@ -229,7 +196,7 @@ def demo_load(
     )
     for batch in _batches(generator, customers, batch_size):
         with transaction.atomic():
-            _write(batch, _reserve_ids(batch.count("customers_customer")))
+            _write(batch, reserve_ids(Customer._meta.db_table, batch.count("customers_customer")))
         for table in COLUMNS:
             stats.rows[table] += batch.count(table)
         if progress:
