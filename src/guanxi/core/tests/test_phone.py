@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
 from django.test import override_settings
 
@@ -135,3 +138,44 @@ def test_phone_display_returns_unparseable_text_as_it_is() -> None:
 )
 def test_phone_national_digits(e164: str, digits: str) -> None:
     assert phone_national_digits(e164) == digits
+
+
+def _slow_display(e164: str) -> str:
+    number = phonenumbers.parse(e164, None)
+    if phonenumbers.region_code_for_number(number) == "CN":
+        national = str(number.national_number)
+        if len(national) == 11 and national.startswith("1"):
+            return f"{national[:3]} {national[3:7]} {national[7:]}"
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def test_the_fast_path_for_cn_mobiles_reads_as_parsing_does() -> None:
+    # given every mobile prefix 130–199 with assorted subscriber numbers, and numbers the fast path leaves
+    rng = random.Random(86)
+    numbers = [
+        f"+861{second}{third}{rng.randrange(10**8):08d}" for second in "3456789" for third in "0123456789"
+    ]
+    numbers += [f"+8613{n:09d}" for n in (0, 1, 999999999)] + [
+        f"+861{d}0{rng.randrange(10**8):08d}" for d in "12"
+    ]
+    numbers += [
+        "+862162345678",
+        "+8675588886666",
+        "+85261234567",
+        "+14155550123",
+        "+861380013800",
+        "+86138001380001",
+    ]
+
+    for e164 in numbers:
+        # then the display and the mask are those of the full parse
+        assert phone_display(e164) == _slow_display(e164), e164
+        digits = str(phonenumbers.parse(e164, None).national_number)
+        assert phone_national_digits(e164) == digits, e164
+
+
+@override_settings(GUANXI_PHONE_REGION="HK")
+def test_the_fast_path_is_for_the_cn_region_only() -> None:
+    assert phone_display("+8613800138000") == "+86 138 0013 8000"
+    assert phone_mask("+8613800138000") == "138****8000"

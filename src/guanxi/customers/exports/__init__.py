@@ -18,8 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Generator, Iterable, Iterator
 from datetime import date, datetime, tzinfo
 from typing import IO, Any
 
@@ -30,23 +29,23 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from guanxi.core.context import Origin, current_origin, origin
+from guanxi.core.masking import mask_email, mask_text
 from guanxi.core.permissions import ensure_can, sees_pii
+from guanxi.core.phone import phone_display, phone_mask
 from guanxi.customers import selectors, services
+from guanxi.customers.exports.rows import Chunk, Names, customer_chunks
 from guanxi.customers.exports.vcard import vcard, vcard_escape, vcard_fold, vcard_name
+from guanxi.customers.exports.xlsx import FORMULA_STARTS, SheetWriter
 from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.users.models import User
 
 CSV, XLSX, VCARD = "csv", "xlsx", "vcf"
 FORMATS = (CSV, XLSX, VCARD)
-CHUNK_SIZE = 2000  # customers per database round trip (one query for them, one each for phones, emails, tags)
+VCARD_CHUNK_SIZE = 500  # customers per database round trip of a vCard export (and its prefetches)
 CSV_FLUSH_ROWS = 500  # rows per chunk of a streamed CSV response
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-XLSX_CELL_LIMIT = 32767  # characters Excel holds in one cell
+PHONE_CACHE_SIZE = 50_000  # displayed and masked numbers other than CN mobiles kept for the next rows
 MAX_VCARD_IDS = 10000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,12 +67,6 @@ def _field(name: str) -> Field[Any, Any]:
 
 def _label(name: str) -> str:
     return str(capfirst(_field(name).verbose_name))
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    value: Callable[[Customer], Value]
 
 
 class CustomerExport:
@@ -115,83 +108,125 @@ class CustomerExport:
             for field in ("kind", "gender", "source", "stage")
         }
         self._yes, self._no = _("Yes"), _("No")
+        self._phones_shown: dict[str, str] = {}
+        self._phones_masked: dict[str, str] = {}
         self.sheet_title = _("Customers")
-        self.columns = self._columns(list(selectors.custom_field_list(actor=actor)))
+        self._definitions = list(selectors.custom_field_list(actor=actor))
+        self.header = [
+            _("ID"),
+            _label("name"),
+            _label("kind"),
+            _("Phones"),
+            _("Emails"),
+            _label("wechat_id"),
+            _label("gender"),
+            _label("birthday"),
+            _label("member_no"),
+            _label("province"),
+            _label("city"),
+            _label("district"),
+            _label("street"),
+            _label("source"),
+            _label("stage"),
+            _("Tags"),
+            _("Owner"),
+            _("Team"),
+            _label("notes"),
+            *(definition.label for definition in self._definitions),
+            _label("created_at"),
+            _label("updated_at"),
+        ]
 
     # ---- Rows ----------------------------------------------------------------------------------------
 
-    def _columns(self, definitions: list[CustomFieldDefinition]) -> list[Column]:
-        choice = self._choices
-        tz = self._tz
-
-        def local(value: datetime) -> datetime:
-            return timezone.localtime(value, tz).replace(tzinfo=None, microsecond=0)
-
-        columns = [
-            Column(_("ID"), lambda c: c.pk),
-            Column(_label("name"), lambda c: c.name),
-            Column(_label("kind"), lambda c: choice["kind"].get(c.kind, c.kind)),
-            Column(_("Phones"), lambda c: "; ".join(phone.display for phone in c.phones.all())),
-            Column(_("Emails"), lambda c: "; ".join(email.display for email in c.emails.all())),
-            Column(_label("wechat_id"), lambda c: c.display_wechat_id),
-            Column(_label("gender"), lambda c: choice["gender"].get(c.gender, c.gender) if c.gender else ""),
-            Column(_label("birthday"), _birthday),
-            Column(_label("member_no"), lambda c: c.member_no or ""),
-            Column(_label("province"), lambda c: c.province),
-            Column(_label("city"), lambda c: c.city),
-            Column(_label("district"), lambda c: c.district),
-            Column(_label("street"), lambda c: c.display_street),
-            Column(_label("source"), lambda c: choice["source"].get(c.source, c.source)),
-            Column(_label("stage"), lambda c: choice["stage"].get(c.stage, c.stage)),
-            Column(_("Tags"), lambda c: "; ".join(tag.name for tag in c.tags.all())),
-            Column(_("Owner"), lambda c: c.owner.display_name if c.owner else ""),
-            Column(_("Team"), lambda c: c.team.name if c.team else ""),
-            Column(_label("notes"), lambda c: c.notes),
-        ]
-        columns += [Column(d.label, self._custom_value(d)) for d in definitions]
-        columns += [
-            Column(_label("created_at"), lambda c: local(c.created_at)),
-            Column(_label("updated_at"), lambda c: local(c.updated_at)),
-        ]
-        return columns
-
-    def _custom_value(self, definition: CustomFieldDefinition) -> Callable[[Customer], Value]:
-        """A custom field as the 360 page shows it: yes/no translated, whole numbers without `.0`."""
-        key, boolean = definition.key, definition.type == CustomFieldDefinition.Type.BOOLEAN
-
-        def value(customer: Customer) -> Value:
-            values = customer.custom_fields
-            stored = values.get(key) if isinstance(values, dict) else None
-            if stored is None or stored == "":
-                return None
-            if boolean or isinstance(stored, bool):
-                return self._yes if stored else self._no
-            if isinstance(stored, float) and stored.is_integer():
-                return int(stored)
-            if isinstance(stored, (int, float)):
-                return stored
-            return str(stored)
-
-        return value
-
-    @property
-    def header(self) -> list[str]:
-        return [column.header for column in self.columns]
-
     def rows(self) -> Generator[list[Value], None, None]:
-        """Every row, as its reader may see it."""
-        customers = self._customers()
+        """Every row, as its reader may see it: the values the list and 360 pages show.
+
+        Built from plain tuples (exports.rows) rather than model instances, with the masking of the
+        models' display properties: `pii_clear` (the selector's decision) in clear, masked otherwise.
+        """
+        complete = False
         try:
-            for customer in customers:
-                yield [column.value(customer) for column in self.columns]
+            names = Names()
+            for chunk in customer_chunks(self.customers):
+                names.load(chunk)
+                for record in chunk.rows:
+                    yield self._row(record, chunk, names)
+                    self.rows_written += 1
+            complete = True
         finally:
-            customers.close()
+            self.record(complete=complete)
+
+    def _row(self, record: tuple[Any, ...], chunk: Chunk, names: Names) -> list[Value]:
+        (pk, clear, name, kind, wechat_id, gender, birthday, member_no, province, city, district, street,
+         source, stage, notes, custom_fields, owner_id, team_id, created_at, updated_at) = record  # fmt: skip
+        choice, tz = self._choices, self._tz
+        phone = self._phone_display if clear else self._phone_mask
+        emails = chunk.emails.get(pk, ())
+        row: list[Value] = [
+            pk,
+            name,
+            choice["kind"].get(kind, kind),
+            "; ".join([phone(number) for number in chunk.phones.get(pk, ())]),
+            "; ".join(emails if clear else [mask_email(address) for address in emails]),
+            wechat_id if clear else mask_text(wechat_id),
+            choice["gender"].get(gender, gender) if gender else "",
+            (birthday if clear else f"****-{birthday:%m-%d}") if birthday else "",
+            member_no or "",
+            province,
+            city,
+            district,
+            street if clear else mask_text(street),
+            choice["source"].get(source, source),
+            choice["stage"].get(stage, stage),
+            "; ".join(chunk.tags.get(pk, ())),
+            names.owners.get(owner_id, "") if owner_id is not None else "",
+            names.teams.get(team_id, "") if team_id is not None else "",
+            notes,
+        ]
+        if self._definitions:
+            values = custom_fields if isinstance(custom_fields, dict) else {}
+            row += [
+                self._custom_value(definition, values.get(definition.key)) for definition in self._definitions
+            ]
+        row.append(created_at.astimezone(tz).replace(tzinfo=None, microsecond=0))
+        row.append(updated_at.astimezone(tz).replace(tzinfo=None, microsecond=0))
+        return row
+
+    def _phone_display(self, number: str) -> str:
+        """138 0013 8000; other than CN mobiles (a slice), numbers are parsed once per export."""
+        shown = self._phones_shown.get(number)
+        if shown is None:
+            if len(self._phones_shown) >= PHONE_CACHE_SIZE:
+                self._phones_shown.clear()
+            shown = self._phones_shown[number] = phone_display(number)
+        return shown
+
+    def _phone_mask(self, number: str) -> str:
+        masked = self._phones_masked.get(number)
+        if masked is None:
+            if len(self._phones_masked) >= PHONE_CACHE_SIZE:
+                self._phones_masked.clear()
+            masked = self._phones_masked[number] = phone_mask(number)
+        return masked
+
+    def _custom_value(self, definition: CustomFieldDefinition, stored: Any) -> Value:
+        """A custom field as the 360 page shows it: yes/no translated, whole numbers without `.0`."""
+        if stored is None or stored == "":
+            return None
+        if definition.type == CustomFieldDefinition.Type.BOOLEAN or isinstance(stored, bool):
+            return self._yes if stored else self._no
+        if isinstance(stored, float) and stored.is_integer():
+            return int(stored)
+        if isinstance(stored, (int, float)):
+            return stored
+        return str(stored)
 
     def _customers(self) -> Generator[Customer, None, None]:
         """The customers, read in chunks; records the export once they end or the reader stops early."""
         complete = False
         try:
-            for customer in self.customers.iterator(chunk_size=CHUNK_SIZE):
+            for customer in self.customers.iterator(chunk_size=VCARD_CHUNK_SIZE):
                 yield customer
                 self.rows_written += 1
             complete = True
@@ -220,27 +255,26 @@ class CustomerExport:
 
     # ---- CSV -----------------------------------------------------------------------------------------
 
-    def csv_cell(self, value: Value) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            return value.strftime("%Y-%m-%d %H:%M:%S")
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, str):
-            return guard_text(value)
-        return str(value)
-
     def csv_chunks(self) -> Iterator[bytes]:
-        """UTF-8 with a byte order mark (so Excel reads Chinese right), a few hundred rows a chunk."""
+        """UTF-8 with a byte order mark (so Excel reads Chinese right), a few hundred rows a chunk.
+
+        Cells as the csv module writes them (None empty, a date 2024-01-02, a time 2024-01-02 08:30:00),
+        text guarded.
+        """
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")
         writer.writerow([guard_text(header) for header in self.header])
         rows = self.rows()
+        starts = FORMULA_STARTS
         try:
             for count, row in enumerate(rows, 1):
-                writer.writerow([self.csv_cell(value) for value in row])
+                writer.writerow(
+                    [
+                        "'" + value if type(value) is str and value.startswith(starts) else value
+                        for value in row
+                    ]
+                )
                 if count % CSV_FLUSH_ROWS == 0:
                     yield buffer.getvalue().encode("utf-8")
                     buffer.seek(0)
@@ -255,27 +289,17 @@ class CustomerExport:
 
     # ---- XLSX ----------------------------------------------------------------------------------------
 
-    def xlsx_cell(self, sheet: WriteOnlyWorksheet, value: Value) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:XLSX_CELL_LIMIT]
-        if not text.startswith(FORMULA_STARTS):
-            return text
-        # openpyxl would store "=…" as a formula: make it an inline string that Excel keeps as text.
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        return cell
-
     def write_xlsx(self, file: IO[bytes]) -> None:
-        """One worksheet written row by row (openpyxl's write-only mode keeps no rows in memory)."""
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=self.sheet_title[:31])
-        sheet.freeze_panes = "A2"
-        sheet.append([self.xlsx_cell(sheet, header) for header in self.header])
-        for row in self.rows():
-            sheet.append([self.xlsx_cell(sheet, value) for value in row])
-        workbook.save(file)
+        """One worksheet with a frozen header row, written row by row (exports.xlsx keeps no rows)."""
+        sheet = SheetWriter(file, title=self.sheet_title, columns=len(self.header))
+        sheet.append(self.header)
+        rows = self.rows()
+        try:
+            for row in rows:
+                sheet.append(row)
+        finally:
+            rows.close()
+        sheet.close()
 
     # ---- vCard ---------------------------------------------------------------------------------------
 
@@ -320,13 +344,6 @@ class CustomerExport:
         response["Content-Disposition"] = content_disposition_header(True, self.filename()) or ""
         response["Cache-Control"] = "no-store"  # personal data: no copy in any cache on the way
         return response
-
-
-def _birthday(customer: Customer) -> Value:
-    """The date for readers who see it in clear; `****-MM-DD` (text) for the others, as on the 360 page."""
-    if customer.birthday and customer.clear:
-        return customer.birthday
-    return customer.display_birthday
 
 
 __all__ = [

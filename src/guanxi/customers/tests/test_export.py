@@ -19,6 +19,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import PermissionDenied
 from guanxi.customers import services
 from guanxi.customers.exports import CustomerExport, guard_text, vcard_escape, vcard_fold
+from guanxi.customers.exports.xlsx import SheetWriter
 from guanxi.customers.models import Customer
 from guanxi.users.models import Team, User
 
@@ -480,12 +481,19 @@ def test_vcard_escape_and_fold() -> None:
     assert vcard_fold("FN:short") == "FN:short"
 
 
-def test_xlsx_cells_that_begin_with_tab_or_cr_are_text(admin: User) -> None:
-    export = CustomerExport(actor=admin, format="xlsx")
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet()
+def test_xlsx_cells_that_begin_with_tab_or_cr_are_text() -> None:
+    # given a sheet written with text a spreadsheet would run or trim, and plain values
+    buffer = io.BytesIO()
+    sheet = SheetWriter(buffer, title="Customers", columns=8)
+    sheet.append(["\t=1+1", "\r=1+1", "=1+1", "张伟", 3, " a<b&c ", None, "x" * 40000])
+    sheet.close()
 
-    cells = [export.xlsx_cell(sheet, value) for value in ("\t=1+1", "\r=1+1", "=1+1", "张伟", 3)]
+    # when
+    cells = next(openpyxl.load_workbook(buffer).worksheets[0].iter_rows())
 
-    assert [getattr(cell, "data_type", None) for cell in cells[:3]] == ["s", "s", "s"]
-    assert cells[3:] == ["张伟", 3]
+    # then the guarded cells are text marked quotePrefix, the others unchanged and unmarked
+    assert [(cell.data_type, cell.quotePrefix) for cell in cells[:3]] == [("s", True)] * 3
+    assert [cell.value for cell in cells[:3]] == ["\t=1+1", "\n=1+1", "=1+1"]  # XML reads a CR as LF
+    assert [cell.value for cell in cells[3:7]] == ["张伟", 3, " a<b&c ", None]
+    assert not cells[3].quotePrefix and not cells[4].quotePrefix
+    assert cells[7].value == "x" * 32767  # Excel's limit of one cell
