@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guanxi.core.permissions import ALL, OWN, scope_of
 from guanxi.core.web import requires
 from guanxi.customers import selectors
-from guanxi.customers.exports import CSV, MAX_VCARD_IDS, VCARD, XLSX, CustomerExport
+from guanxi.customers.exports import CSV, MAX_VCARD_IDS, VCARD, XLSX, CustomerExport, ExportTooLarge
 from guanxi.customers.forms import CustomerFilterForm
 from guanxi.users import selectors as user_selectors
 from guanxi.users.models import User
@@ -39,7 +39,11 @@ def _list_export(request: HttpRequest, format: str) -> HttpResponse:
     export = CustomerExport(
         actor=actor, format=format, filters=form.values(), sort=request.GET.get("sort", "newest")
     )
-    return _download(export)
+    try:
+        return _download(export)
+    except ExportTooLarge as exc:  # an XLSX too large to build while the reader waits: back to the list
+        messages.warning(request, exc.message)
+        return redirect(reverse("customer-list") + "?" + request.GET.urlencode())
 
 
 @requires("customer.export")
@@ -51,6 +55,8 @@ def customer_export_csv(request: HttpRequest) -> HttpResponse:
 @requires("customer.export")
 @require_GET
 def customer_export_xlsx(request: HttpRequest) -> HttpResponse:
+    """The list as an Excel file, up to XLSX_REQUEST_MAX_ROWS customers; a larger list goes back to the
+    list page with a message suggesting CSV, filters or `guanxi export`."""
     return _list_export(request, XLSX)
 
 

@@ -125,3 +125,24 @@ def test_the_openapi_document_describes_the_downloads(admin: User) -> None:
     assert {p["name"] for p in csv_get["parameters"]} >= {"q", "stage", "tag", "owner", "team", "sort"}
     assert "limit" not in {p["name"] for p in csv_get["parameters"]}
     assert "post" in paths["/api/v1/customers/export.vcf"]
+
+
+def test_an_xlsx_too_large_to_build_while_waiting_is_refused(
+    admin: User, make_customer: Callable[..., Customer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a list longer than an XLSX made inside a request may be
+    monkeypatch.setattr("guanxi.customers.exports.XLSX_REQUEST_MAX_ROWS", 1)
+    make_customer(admin, name="张伟")
+    make_customer(admin, name="王芳")
+
+    # when
+    response = bearer(admin).get("/api/v1/customers/export.xlsx")
+
+    # then
+    assert response.status_code == 422
+    error = response.json()
+    assert error["code"] == "export_too_large" and error["details"] == {"rows": 2, "limit": 1}
+    assert "CSV" in error["message"]
+    assert not AuditEvent.objects.filter(action="customer.export").exists()
+    # and CSV, which streams, has no limit
+    assert len(read_csv(body(bearer(admin).get("/api/v1/customers/export.csv")))) == 3

@@ -103,3 +103,15 @@ def test_xlsx_is_not_written_to_a_terminal(admin: User) -> None:
 
     with pytest.raises(CommandError, match="--output"):
         run("customers", "--format", "xlsx", "--as", "admin", stdout=Terminal(io.BytesIO()))
+
+
+def test_the_command_writes_an_xlsx_of_any_size(
+    admin: User, make_customer: Callable[..., Customer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("guanxi.customers.exports.XLSX_REQUEST_MAX_ROWS", 0)
+    make_customer(admin, name="张伟")
+    target = tmp_path / "all.xlsx"
+
+    run("customers", "--format", "xlsx", "--as", "admin", "--output", str(target))
+
+    assert [row[1] for row in read_xlsx(target.read_bytes())[1:]] == ["张伟"]

@@ -186,3 +186,26 @@ def test_a_reader_who_chose_no_language_gets_chinese_headers(
     rows = read_csv(body(client.get("/customers/export.csv")))
 
     assert rows[0][:3] == ["ID", "名称", "类型"] and rows[1][2] == "企业"
+
+
+def test_an_xlsx_too_large_to_build_while_waiting_goes_back_to_the_list(
+    client_for: Callable[..., Client],
+    admin: User,
+    make_customer: Callable[..., Customer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a filtered list longer than an XLSX made inside a request may be
+    monkeypatch.setattr("guanxi.customers.exports.XLSX_REQUEST_MAX_ROWS", 1)
+    make_customer(admin, name="张伟", stage="loyal")
+    make_customer(admin, name="王芳", stage="loyal")
+    client = client_for(admin)
+
+    # when
+    response = client.get("/customers/export.xlsx?stage=loyal&sort=name")
+
+    # then the list comes back with its filters and a message pointing to CSV and the command
+    assert response.status_code == 302
+    assert response["Location"] == "/customers/?stage=loyal&sort=name"
+    page = client.get(response["Location"]).content.decode()
+    assert "This list has 2 customers" in page and "CSV" in page and "guanxi export customers" in page
+    assert not AuditEvent.objects.filter(action="customer.export").exists()
