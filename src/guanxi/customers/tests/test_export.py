@@ -17,8 +17,9 @@ from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import PermissionDenied
-from guanxi.customers import services
+from guanxi.customers import selectors, services
 from guanxi.customers.exports import CustomerExport, guard_text, vcard_escape, vcard_fold
+from guanxi.customers.exports.rows import customer_chunks
 from guanxi.customers.exports.xlsx import SheetWriter
 from guanxi.customers.models import Customer
 from guanxi.users.models import Team, User
@@ -497,3 +498,20 @@ def test_xlsx_cells_that_begin_with_tab_or_cr_are_text() -> None:
     assert [cell.value for cell in cells[3:7]] == ["张伟", 3, " a<b&c ", None]
     assert not cells[3].quotePrefix and not cells[4].quotePrefix
     assert cells[7].value == "x" * 32767  # Excel's limit of one cell
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "name", "-name", "updated", "stage"])
+def test_keyset_chunks_read_every_row_once_in_the_lists_order(
+    admin: User, make_customer: Callable[..., Customer], sort: str
+) -> None:
+    # given names and stages shared by several customers, so the chunks split inside ties
+    for n in range(7):
+        make_customer(admin, name=["张伟", "王芳", "张伟"][n % 3], stage=["lead", "loyal"][n % 2])
+    customers = selectors.customer_list(actor=admin, sort=sort)
+
+    # when
+    chunks = list(customer_chunks(customers, size=2))
+
+    # then
+    assert [row[0] for chunk in chunks for row in chunk.rows] == [c.pk for c in customers]
+    assert [len(chunk.rows) for chunk in chunks] == [2, 2, 2, 1]
