@@ -159,6 +159,9 @@ GUANXI_PHONE_REGION = os.environ.get("GUANXI_PHONE_REGION", "CN")
 # Page size of list pages and API lists (the API caps `limit` at GUANXI_API_MAX_LIMIT).
 GUANXI_PAGE_SIZE = int(os.environ.get("GUANXI_PAGE_SIZE", "25"))
 GUANXI_API_MAX_LIMIT = int(os.environ.get("GUANXI_API_MAX_LIMIT", "200"))
+# The most customers an Excel export made inside a web or API request may hold (about 3 s a 30,000);
+# CSV streams any size and `guanxi export` has no limit.
+GUANXI_EXPORT_XLSX_MAX_ROWS = int(os.environ.get("GUANXI_EXPORT_XLSX_MAX_ROWS", "30000"))
 # Demo data on the first start of `make run`.
 GUANXI_DEMO_VERTICAL = os.environ.get("GUANXI_DEMO_VERTICAL", "fuel")
 

@@ -22,6 +22,7 @@ from collections.abc import Generator, Iterable, Iterator
 from datetime import date, datetime, tzinfo
 from typing import IO, Any
 
+from django.conf import settings
 from django.db.models import Field, QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -48,7 +49,6 @@ VCARD_CHUNK_SIZE = 500  # customers per database round trip of a vCard export (a
 CSV_FLUSH_ROWS = 500  # rows per chunk of a streamed CSV response
 # An XLSX for the web or API is built while the request waits (a zip cannot be sent before it ends):
 # about 10,000 rows a second, so larger lists are refused with advice instead of hanging for minutes.
-XLSX_REQUEST_MAX_ROWS = 30_000
 PHONE_CACHE_SIZE = 50_000  # displayed and masked numbers other than CN mobiles kept for the next rows
 MAX_VCARD_IDS = 10000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -337,25 +337,26 @@ class CustomerExport:
 
     def ensure_fits_request(self) -> None:
         """Refuse (ExportTooLarge, before anything is read or recorded) an XLSX export of more than
-        XLSX_REQUEST_MAX_ROWS customers made inside a request: CSV streams any size, `guanxi export` has no
-        timeout."""
+        settings.GUANXI_EXPORT_XLSX_MAX_ROWS customers made inside a request: CSV streams any size,
+        `guanxi export` has no timeout."""
         if self.format != XLSX:
             return
+        limit = settings.GUANXI_EXPORT_XLSX_MAX_ROWS
         count = self.customers.count()
-        if count > XLSX_REQUEST_MAX_ROWS:
+        if count > limit:
             raise ExportTooLarge(
                 _(
                     "This list has %(count)s customers, more than an Excel file made while you wait can "
                     "hold (%(limit)s). Download it as CSV, narrow it with filters, or ask an administrator "
                     "to run “guanxi export customers --format xlsx”."
                 )
-                % {"count": f"{count:,}", "limit": f"{XLSX_REQUEST_MAX_ROWS:,}"},
-                details={"rows": count, "limit": XLSX_REQUEST_MAX_ROWS},
+                % {"count": f"{count:,}", "limit": f"{limit:,}"},
+                details={"rows": count, "limit": limit},
             )
 
     def response(self) -> HttpResponseBase:
         """The export as a download: CSV and vCard streamed; XLSX built in a temporary file, then sent,
-        up to XLSX_REQUEST_MAX_ROWS customers (ensure_fits_request)."""
+        up to settings.GUANXI_EXPORT_XLSX_MAX_ROWS customers (ensure_fits_request)."""
         response: HttpResponseBase
         if self.format == XLSX:
             self.ensure_fits_request()
@@ -382,7 +383,6 @@ __all__ = [
     "MAX_VCARD_IDS",
     "VCARD",
     "XLSX",
-    "XLSX_REQUEST_MAX_ROWS",
     "XLSX_TYPE",
     "CustomerExport",
     "ExportTooLarge",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from conftest import bearer
@@ -128,10 +129,10 @@ def test_the_openapi_document_describes_the_downloads(admin: User) -> None:
 
 
 def test_an_xlsx_too_large_to_build_while_waiting_is_refused(
-    admin: User, make_customer: Callable[..., Customer], monkeypatch: pytest.MonkeyPatch
+    admin: User, make_customer: Callable[..., Customer], settings: Any
 ) -> None:
     # given a list longer than an XLSX made inside a request may be
-    monkeypatch.setattr("guanxi.customers.exports.XLSX_REQUEST_MAX_ROWS", 1)
+    settings.GUANXI_EXPORT_XLSX_MAX_ROWS = 1
     make_customer(admin, name="张伟")
     make_customer(admin, name="王芳")
 

@@ -106,9 +106,9 @@ def test_xlsx_is_not_written_to_a_terminal(admin: User) -> None:
 
 
 def test_the_command_writes_an_xlsx_of_any_size(
-    admin: User, make_customer: Callable[..., Customer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    admin: User, make_customer: Callable[..., Customer], tmp_path: Path, settings: Any
 ) -> None:
-    monkeypatch.setattr("guanxi.customers.exports.XLSX_REQUEST_MAX_ROWS", 0)
+    settings.GUANXI_EXPORT_XLSX_MAX_ROWS = 0
     make_customer(admin, name="张伟")
     target = tmp_path / "all.xlsx"
 

@@ -192,10 +192,10 @@ def test_an_xlsx_too_large_to_build_while_waiting_goes_back_to_the_list(
     client_for: Callable[..., Client],
     admin: User,
     make_customer: Callable[..., Customer],
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
 ) -> None:
     # given a filtered list longer than an XLSX made inside a request may be
-    monkeypatch.setattr("guanxi.customers.exports.XLSX_REQUEST_MAX_ROWS", 1)
+    settings.GUANXI_EXPORT_XLSX_MAX_ROWS = 1
     make_customer(admin, name="张伟", stage="loyal")
     make_customer(admin, name="王芳", stage="loyal")
     client = client_for(admin)
