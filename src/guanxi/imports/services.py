@@ -352,7 +352,7 @@ def _run_batch(
     ]
     # Matched as the system: a customer the importer may not see is still the same person, and the row
     # is then refused (customer_import_rows) rather than made a second time.
-    for row, matches in zip(unique, customer_matches_many(candidates, actor=None), strict=True):
+    for row, matches in zip(unique, customer_matches_many(candidates, actor=None, likely=False), strict=True):
         if matches and matches[0].same:
             row.match = matches[0].customer_id
     counts = dict.fromkeys(("created", "updated", "merged", "skipped"), 0)
