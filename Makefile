@@ -44,8 +44,10 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/guanxi makemigrations --check --dry-run
 
+# Search, pages and duplicates (bench/run.py), then imports (bench/import_bench.py); see bench/README.md.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/import_bench.py $(IMPORT_BENCH_ARGS)
 
 messages: install
 	cd src/guanxi && ../../$(BIN)/guanxi makemessages -l zh_Hans -l en --no-obsolete && ../../$(BIN)/guanxi compilemessages
