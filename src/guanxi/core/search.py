@@ -159,8 +159,9 @@ def _pg_newest(queryset: QuerySet[M], term: str, need: int) -> list[int]:
     found: list[int] = []
     upper: int | None = None  # rows with ids below this are not read yet
     walked, size = 0, PG_FIRST_WALK
-    # Digit trigrams are few and common: a 4-digit phone fragment has 6 index candidates a match.
-    index_cost = PG_INDEX_COST * (4 if term.isdigit() else 1)
+    # Digit trigrams are few and common: a 4-digit phone fragment (two trigrams) has 6 index candidates a
+    # match; from 5 digits on the trigrams narrow it like any other term.
+    index_cost = PG_INDEX_COST * (4 if term.isdigit() and len(term) <= 4 else 1)
     for _ in range(PG_MAX_WALKS):
         rows = all_ids if upper is None else all_ids.filter(pk__lt=upper)
         lowest = list(rows[size - 1 : size])  # the id `size` rows down: the walk reads down to it
