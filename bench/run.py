@@ -531,6 +531,11 @@ class Bench:
             numbers,
             goal="match",
         )
+        if not CustomerDuplicate.objects.exists() and self.database == "sqlite" and self.size > 100_000:
+            # SQLite's refresh at a million customers runs longer than 15 minutes (docs/duplicates.md):
+            # a background job's work, not a benchmark's.
+            self.notes.append(f"sqlite {self.size:,}: no stored duplicate pairs; finder page not measured")
+            return
         if not CustomerDuplicate.objects.exists():
             began = time.perf_counter()
             found = customer_duplicates_refresh()
