@@ -35,35 +35,12 @@ from guanxi.customers.demo.words import (
     TRUCKS,
     City,
 )
+from guanxi.customers.services.rows import CUSTOMER_COLUMNS
 
 Row = tuple[Any, ...]
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers_customer": (
-        "id",
-        "kind",
-        "name",
-        "gender",
-        "birthday",
-        "wechat_id",
-        "member_no",
-        "external_ids",
-        "province",
-        "city",
-        "district",
-        "street",
-        "source",
-        "stage",
-        "notes",
-        "custom_fields",
-        "owner_id",
-        "team_id",
-        "created_by_id",
-        "created_at",
-        "updated_at",
-        "search_text",
-        "search_keys",
-    ),
+    "customers_customer": CUSTOMER_COLUMNS,
     "customers_customerphone": ("customer_id", "number", "label", "position"),
     "customers_customeremail": ("customer_id", "address", "position"),
     "customers_contact": (

@@ -35,7 +35,14 @@ from guanxi.customers.services._common import Errors, clean_custom_fields, clean
 from guanxi.customers.services.customer import FIELDS, _clean_fields
 from guanxi.customers.services.details import _check_asset, _clean_asset
 from guanxi.customers.services.reindex import customer_search_parts_many
-from guanxi.customers.services.rows import db_json, db_time, reserve_ids, update_rows, write_rows
+from guanxi.customers.services.rows import (
+    CUSTOMER_COLUMNS,
+    db_json,
+    db_time,
+    reserve_ids,
+    update_rows,
+    write_rows,
+)
 from guanxi.users.models import User
 
 MERGE, SKIP, UPDATE = "merge", "skip", "update"
@@ -222,31 +229,7 @@ def _parts(c: _Clean, name: str, kind: str) -> SearchParts:
 
 
 _CUSTOMER_TABLE = Customer._meta.db_table
-_CUSTOMER_COLUMNS = (
-    "id",
-    "kind",
-    "name",
-    "gender",
-    "birthday",
-    "wechat_id",
-    "member_no",
-    "external_ids",
-    "province",
-    "city",
-    "district",
-    "street",
-    "source",
-    "stage",
-    "notes",
-    "custom_fields",
-    "owner_id",
-    "team_id",
-    "created_by_id",
-    "created_at",
-    "updated_at",
-    "search_text",
-    "search_keys",
-)
+_CUSTOMER_COLUMNS = CUSTOMER_COLUMNS
 _ASSET_COLUMNS = tuple(
     f.column for f in Asset._meta.concrete_fields if f.column not in ("id", "customer_id", "created_at")
 )

@@ -19,6 +19,34 @@ from django.db import connection
 Row = Sequence[Any]
 
 
+# The customer table's columns in the order the bulk writers (demo loader, importer) write them.
+CUSTOMER_COLUMNS = (
+    "id",
+    "kind",
+    "name",
+    "gender",
+    "birthday",
+    "wechat_id",
+    "member_no",
+    "external_ids",
+    "province",
+    "city",
+    "district",
+    "street",
+    "source",
+    "stage",
+    "notes",
+    "custom_fields",
+    "owner_id",
+    "team_id",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+    "search_text",
+    "search_keys",
+)
+
+
 def highest_id(table: str) -> int:
     """The highest id the table ever handed out (a deleted row's id included)."""
     with connection.cursor() as cursor:
