@@ -28,6 +28,7 @@ from guanxi.customers.duplicates import customer_matches_many
 from guanxi.customers.exports import FORMULA_STARTS
 from guanxi.customers.models import CustomFieldDefinition
 from guanxi.customers.services.bulk import ImportRow, RowOutcome, customer_import_rows
+from guanxi.customers.services.customer import FIELDS as CUSTOMER_FIELDS
 from guanxi.imports.cleaning import CellError, RowCleaner
 from guanxi.imports.mapping import Target, mapping_from_template, mapping_guess, mapping_missing, target_get
 from guanxi.imports.models import ImportJob, ImportRejection, ImportTemplate
@@ -36,21 +37,6 @@ from guanxi.users.models import User
 
 BATCH_SIZE = 1000
 PREVIEW_ROWS = 10
-CUSTOMER_FIELDS = (
-    "name",
-    "kind",
-    "gender",
-    "birthday",
-    "wechat_id",
-    "member_no",
-    "province",
-    "city",
-    "district",
-    "street",
-    "source",
-    "stage",
-    "notes",
-)
 ASSET_FIELDS = {"plate": "plate", "vin": "vin", "vehicle_model": "model", "mileage_km": "mileage_km"}
 Progress = Callable[[ImportJob], None]
 
