@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from guanxi.core.http import ApiRequest
 from guanxi.customers import selectors, services
@@ -81,11 +81,11 @@ def customer_list(request: ApiRequest, filters: Query[CustomerFilters]) -> dict[
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
-def customer_create(request: ApiRequest, payload: CustomerIn) -> tuple[int, Any]:
+def customer_create(request: ApiRequest, payload: CustomerIn) -> Status[Any]:
     data = payload.model_dump()
     data.update(_assignment(request.auth, data.pop("owner_id"), data.pop("team_id")))
     customer = services.customer_create(actor=request.auth, **data)
-    return 201, selectors.customer_get(actor=request.auth, customer_id=customer.pk)
+    return Status(201, selectors.customer_get(actor=request.auth, customer_id=customer.pk))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
@@ -117,10 +117,10 @@ def _customer_patch(
 
 
 @router.delete("/customers/{customer_id}", response={204: None}, summary="Delete a customer")
-def customer_delete(request: ApiRequest, customer_id: int) -> tuple[int, None]:
+def customer_delete(request: ApiRequest, customer_id: int) -> Status[None]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     services.customer_delete(actor=request.auth, customer=customer)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/timeline", response=list[TimelineOut], summary="A customer's timeline")
@@ -134,10 +134,10 @@ def customer_timeline(
 
 
 @router.post("/customers/{customer_id}/notes", response={201: None}, summary="Add a note to the timeline")
-def note_add(request: ApiRequest, customer_id: int, payload: NoteIn) -> tuple[int, None]:
+def note_add(request: ApiRequest, customer_id: int, payload: NoteIn) -> Status[None]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     services.note_add(actor=request.auth, customer=customer, body=payload.body)
-    return 201, None
+    return Status(201, None)
 
 
 @router.post("/customers/bulk/tag", response=BulkResult, summary="Tag or untag many customers")
@@ -167,10 +167,10 @@ def contact_list(request: ApiRequest, customer_id: int) -> Any:
 
 
 @router.post("/customers/{customer_id}/contacts", response={201: ContactOut}, summary="Add a contact")
-def contact_create(request: ApiRequest, customer_id: int, payload: ContactIn) -> tuple[int, Any]:
+def contact_create(request: ApiRequest, customer_id: int, payload: ContactIn) -> Status[Any]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     contact = services.contact_create(actor=request.auth, customer=customer, **payload.model_dump())
-    return 201, selectors.contact_get(actor=request.auth, contact_id=contact.pk)
+    return Status(201, selectors.contact_get(actor=request.auth, contact_id=contact.pk))
 
 
 @router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change a contact")
@@ -181,10 +181,10 @@ def contact_update(request: ApiRequest, contact_id: int, payload: ContactPatch) 
 
 
 @router.delete("/contacts/{contact_id}", response={204: None}, summary="Remove a contact")
-def contact_delete(request: ApiRequest, contact_id: int) -> tuple[int, None]:
+def contact_delete(request: ApiRequest, contact_id: int) -> Status[None]:
     contact = selectors.contact_get(actor=request.auth, contact_id=contact_id)
     services.contact_delete(actor=request.auth, contact=contact)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/assets", response=list[AssetOut], summary="A customer's assets")
@@ -194,9 +194,9 @@ def asset_list(request: ApiRequest, customer_id: int) -> Any:
 
 
 @router.post("/customers/{customer_id}/assets", response={201: AssetOut}, summary="Add an asset")
-def asset_create(request: ApiRequest, customer_id: int, payload: AssetIn) -> tuple[int, Any]:
+def asset_create(request: ApiRequest, customer_id: int, payload: AssetIn) -> Status[Any]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    return 201, services.asset_create(actor=request.auth, customer=customer, **payload.model_dump())
+    return Status(201, services.asset_create(actor=request.auth, customer=customer, **payload.model_dump()))
 
 
 @router.patch("/assets/{asset_id}", response=AssetOut, summary="Change an asset")
@@ -206,10 +206,10 @@ def asset_update(request: ApiRequest, asset_id: int, payload: AssetPatch) -> Any
 
 
 @router.delete("/assets/{asset_id}", response={204: None}, summary="Remove an asset")
-def asset_delete(request: ApiRequest, asset_id: int) -> tuple[int, None]:
+def asset_delete(request: ApiRequest, asset_id: int) -> Status[None]:
     asset = selectors.asset_get(actor=request.auth, asset_id=asset_id)
     services.asset_delete(actor=request.auth, asset=asset)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut], summary="Consent history")
@@ -219,9 +219,9 @@ def consent_list(request: ApiRequest, customer_id: int) -> Any:
 
 
 @router.post("/customers/{customer_id}/consents", response={201: ConsentOut}, summary="Record consent")
-def consent_record(request: ApiRequest, customer_id: int, payload: ConsentIn) -> tuple[int, Any]:
+def consent_record(request: ApiRequest, customer_id: int, payload: ConsentIn) -> Status[Any]:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    return 201, services.consent_record(actor=request.auth, customer=customer, **payload.model_dump())
+    return Status(201, services.consent_record(actor=request.auth, customer=customer, **payload.model_dump()))
 
 
 @router.get("/tags", response=list[TagOut], summary="Tags", tags=["tags"])
@@ -230,8 +230,8 @@ def tag_list(request: ApiRequest) -> Any:
 
 
 @router.post("/tags", response={201: TagOut}, summary="Create a tag", tags=["tags"])
-def tag_create(request: ApiRequest, payload: TagIn) -> tuple[int, Any]:
-    return 201, services.tag_create(actor=request.auth, **payload.model_dump())
+def tag_create(request: ApiRequest, payload: TagIn) -> Status[Any]:
+    return Status(201, services.tag_create(actor=request.auth, **payload.model_dump()))
 
 
 @router.patch("/tags/{tag_id}", response=TagOut, summary="Rename or recolour a tag", tags=["tags"])
@@ -241,9 +241,9 @@ def tag_update(request: ApiRequest, tag_id: int, payload: TagIn) -> Any:
 
 
 @router.delete("/tags/{tag_id}", response={204: None}, summary="Delete a tag", tags=["tags"])
-def tag_delete(request: ApiRequest, tag_id: int) -> tuple[int, None]:
+def tag_delete(request: ApiRequest, tag_id: int) -> Status[None]:
     services.tag_delete(actor=request.auth, tag=selectors.tag_get(actor=request.auth, tag_id=tag_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
@@ -259,8 +259,8 @@ def custom_field_list(request: ApiRequest, include_inactive: bool = False) -> An
 @router.post(
     "/custom-fields", response={201: CustomFieldOut}, summary="Define a custom field", tags=["custom fields"]
 )
-def custom_field_create(request: ApiRequest, payload: CustomFieldIn) -> tuple[int, Any]:
-    return 201, services.custom_field_create(actor=request.auth, **payload.model_dump())
+def custom_field_create(request: ApiRequest, payload: CustomFieldIn) -> Status[Any]:
+    return Status(201, services.custom_field_create(actor=request.auth, **payload.model_dump()))
 
 
 @router.patch(

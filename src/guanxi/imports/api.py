@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
-from ninja import Field, File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from guanxi.core.http import ApiRequest
@@ -130,7 +130,7 @@ def import_job_create(
     on_duplicate: Form[OnDuplicate] = "merge",
     dry_run: Form[bool] = False,
     sheet: Form[str] = "",
-) -> tuple[int, Any]:
+) -> Status[Any]:
     """A CSV/TXT (UTF-8, GBK/GB18030, UTF-16), XLSX or vCard file, as multipart form data. The answer has
     the file's headers, the guessed (or templated) mapping and the fields a column may fill; correct the
     mapping with PUT /imports/{id}/mapping, then POST /imports/{id}/start. A file that cannot be read
@@ -143,7 +143,7 @@ def import_job_create(
         dry_run=dry_run,
         sheet=sheet.strip(),
     )
-    return 201, _detail(job)
+    return Status(201, _detail(job))
 
 
 @router.get("/imports", response=ImportJobPage, summary="List import jobs")
@@ -176,10 +176,10 @@ def import_job_map(request: ApiRequest, job_id: int, payload: MappingIn) -> dict
 
 
 @router.post("/imports/{job_id}/start", response={202: ImportJobDetail}, summary="Start an import job")
-def import_job_start(request: ApiRequest, job_id: int) -> tuple[int, Any]:
+def import_job_start(request: ApiRequest, job_id: int) -> Status[Any]:
     """Queue the job for the task consumer; follow it with GET /imports/{id}."""
     job = selectors.import_job_get(actor=request.auth, job_id=job_id)
-    return 202, _detail(services.import_job_start(actor=request.auth, job=job))
+    return Status(202, _detail(services.import_job_start(actor=request.auth, job=job)))
 
 
 @router.post("/imports/{job_id}/cancel", response=ImportJobDetail, summary="Cancel an import job")
