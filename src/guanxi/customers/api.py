@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from guanxi.core.http import ApiRequest
 from guanxi.customers import selectors, services
@@ -26,10 +26,10 @@ from guanxi.customers.schemas import (
     CustomerOut,
     CustomerPage,
     CustomerPatch,
+    CustomerQuery,
     CustomFieldIn,
     CustomFieldOut,
     CustomFieldPatch,
-    Id,
     NoteIn,
     TagIn,
     TagOut,
@@ -41,16 +41,7 @@ router = Router(tags=["customers"])
 MAX_OFFSET = 1_000_000_000
 
 
-class CustomerFilters(Schema):
-    q: str = ""
-    stage: str = ""
-    tag: Id | None = None
-    owner: Id | None = None
-    team: Id | None = None
-    source: str = ""
-    city: str = ""
-    kind: str = ""
-    sort: str = "newest"
+class CustomerFilters(CustomerQuery):
     limit: int = 25
     offset: int = 0
 

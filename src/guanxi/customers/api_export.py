@@ -5,27 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http.response import HttpResponseBase
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from guanxi.core.http import ApiRequest
 from guanxi.customers.exports import CSV, MAX_VCARD_IDS, VCARD, XLSX, XLSX_TYPE, CustomerExport
-from guanxi.customers.schemas import BodyIn, Id
+from guanxi.customers.schemas import BodyIn, CustomerQuery, Id
 
 router = Router(tags=["export"])
-
-
-class ExportFilters(Schema):
-    """The search, filters and sort of GET /customers, without the paging: an export has every row."""
-
-    q: str = ""
-    stage: str = ""
-    tag: Id | None = None
-    owner: Id | None = None
-    team: Id | None = None
-    source: str = ""
-    city: str = ""
-    kind: str = ""
-    sort: str = "newest"
 
 
 class VcardIn(BodyIn):
@@ -44,7 +30,7 @@ def _file(content_type: str, description: str) -> dict[str, Any]:
     }
 
 
-def _list_export(request: ApiRequest, filters: ExportFilters, format: str) -> HttpResponseBase:
+def _list_export(request: ApiRequest, filters: CustomerQuery, format: str) -> HttpResponseBase:
     options = filters.model_dump()
     sort = options.pop("sort")
     options["custom"] = {key[3:]: value for key, value in request.GET.items() if key.startswith("cf_")}
@@ -56,7 +42,7 @@ def _list_export(request: ApiRequest, filters: ExportFilters, format: str) -> Ht
     summary="Export customers as CSV",
     openapi_extra=_file("text/csv", "UTF-8 with a byte order mark, one row per customer, streamed."),
 )
-def customer_export_csv(request: ApiRequest, filters: Query[ExportFilters]) -> HttpResponseBase:
+def customer_export_csv(request: ApiRequest, filters: Query[CustomerQuery]) -> HttpResponseBase:
     """Every customer the list would return for the same `q`, filters (also `cf_<key>=<value>`) and `sort`,
     with personal data masked for roles that see it masked. Needs `customer.export`."""
     return _list_export(request, filters, CSV)
@@ -67,7 +53,7 @@ def customer_export_csv(request: ApiRequest, filters: Query[ExportFilters]) -> H
     summary="Export customers as an Excel workbook",
     openapi_extra=_file(XLSX_TYPE, "One worksheet, one row per customer."),
 )
-def customer_export_xlsx(request: ApiRequest, filters: Query[ExportFilters]) -> HttpResponseBase:
+def customer_export_xlsx(request: ApiRequest, filters: Query[CustomerQuery]) -> HttpResponseBase:
     """The same rows and columns as the CSV export, as an .xlsx workbook. Needs `customer.export`."""
     # Built before it is sent, so at most XLSX_REQUEST_MAX_ROWS customers: more is refused with 422
     # export_too_large (details: rows, limit), before anything is read; the CSV export streams any number.

@@ -24,6 +24,21 @@ Source = Literal[
 ]
 
 
+class CustomerQuery(Schema):
+    """The search, filters and sort of a customer list (GET /customers, the exports); `cf_<key>=<value>`
+    filters by custom fields beside these."""
+
+    q: str = ""
+    stage: str = ""
+    tag: Id | None = None
+    owner: Id | None = None
+    team: Id | None = None
+    source: str = ""
+    city: str = ""
+    kind: str = ""
+    sort: str = "newest"
+
+
 class BodyIn(Schema):
     """A request body, which must be a JSON object.
 
