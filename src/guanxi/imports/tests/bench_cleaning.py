@@ -28,6 +28,10 @@ PREFIXES = [
 ]
 
 
+# The columns of the generated rows, as a shop's export names them.
+HEADER = ["姓名", "手机", "邮箱", "性别", "生日", "城市", "地址", "标签", "来源", "阶段", "备注", "车牌号"]
+
+
 def generate(count: int, seed: int = 7) -> list[list[str]]:
     rng = random.Random(seed)
     surnames, given = (
@@ -82,20 +86,7 @@ def main() -> None:
     from guanxi.imports.mapping import CUSTOMERS, mapping_guess
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    header = [
-        "姓名",
-        "手机",
-        "邮箱",
-        "性别",
-        "生日",
-        "城市",
-        "地址",
-        "标签",
-        "来源",
-        "阶段",
-        "备注",
-        "车牌号",
-    ]
+    header = HEADER
     rows = generate(count)
     cleaner = RowCleaner(CUSTOMERS, header, mapping_guess(header, CUSTOMERS).mapping)
     clean = cleaner.clean

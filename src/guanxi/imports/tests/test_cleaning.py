@@ -409,23 +409,9 @@ def test_tags_from_two_columns_are_joined_without_touching_the_next_row() -> Non
 
 
 def test_cleaning_speed_script_runs() -> None:
-    from guanxi.imports.tests.bench_cleaning import generate
+    from guanxi.imports.tests.bench_cleaning import HEADER, generate
 
-    header = [
-        "姓名",
-        "手机",
-        "邮箱",
-        "性别",
-        "生日",
-        "城市",
-        "地址",
-        "标签",
-        "来源",
-        "阶段",
-        "备注",
-        "车牌号",
-    ]
-    rows = RowCleaner(CUSTOMERS, header, mapping_guess(header, CUSTOMERS).mapping)
+    rows = RowCleaner(CUSTOMERS, HEADER, mapping_guess(HEADER, CUSTOMERS).mapping)
     results = [rows.clean(n, cells) for n, cells in enumerate(generate(500), 2)]
 
     assert sum(1 for _values, errors in results if errors) == 10  # one bad birthday in fifty
