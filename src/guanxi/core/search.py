@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -210,6 +211,34 @@ END""",
   INSERT INTO {prefix}_keys(rowid, search_keys) VALUES (new.id, new.search_keys);
 END""",
     ]
+
+
+@contextmanager
+def sqlite_fts_batch(table: str, prefix: str, first_id: int, last_id: int) -> Iterator[None]:
+    """Rows with ids first_id..last_id inserted into `table` within are indexed at the end, at once.
+
+    The insert trigger feeds the FTS5 tables one statement a row; two INSERT … SELECT over the batch do
+    the same work six to eight times faster (bench/import_bench.py). The trigger is dropped for the block
+    and made again at its end: SQLite's DDL is part of the caller's transaction, which holds the write
+    lock, so no other writer can insert meanwhile and a rollback brings the trigger back with the rest.
+    Every id in the range must be a new row (ids reserved by the caller). Does nothing on PostgreSQL.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    trigger = sqlite_fts_sql(table, prefix)[2]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER {prefix}_ai")
+        try:
+            yield
+        finally:
+            cursor.execute(trigger)
+        for column, fts in (("search_text", f"{prefix}_tri"), ("search_keys", f"{prefix}_keys")):
+            cursor.execute(
+                f"INSERT INTO {fts}(rowid, {column}) SELECT id, {column} FROM {table} "
+                "WHERE id BETWEEN %s AND %s",
+                [first_id, last_id],
+            )
 
 
 def postgres_index_sql(table: str, prefix: str) -> list[str]:

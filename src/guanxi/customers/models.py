@@ -62,6 +62,11 @@ class CustomFieldDefinition(models.Model):
         return self.label
 
 
+# The search index over customers' search columns: SQLite FTS5 tables <prefix>_tri and <prefix>_keys
+# (migration 0003, core.search).
+SEARCH_INDEX = "customers_search"
+
+
 class CustomerQuerySet(models.QuerySet["Customer"]):
     def persons(self) -> CustomerQuerySet:
         return self.filter(kind=Customer.Kind.PERSON)

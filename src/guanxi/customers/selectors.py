@@ -13,6 +13,7 @@ from guanxi.core.errors import NotFound
 from guanxi.core.permissions import ALL, ensure_can, scope_of, scope_q, sees_pii, visible
 from guanxi.core.search import search_filter
 from guanxi.customers.models import (
+    SEARCH_INDEX,
     Asset,
     Consent,
     Contact,
@@ -106,7 +107,7 @@ def customer_list(
         customers = customers.filter(**filters)
     if q:
         newest = window if SORTS.get(sort, "-id") == "-id" else None
-        customers = search_filter(customers, q, fts_prefix="customers_search", window=newest)
+        customers = search_filter(customers, q, fts_prefix=SEARCH_INDEX, window=newest)
     return _with_details(actor, customers).order_by(SORTS.get(sort, "-id"), "-id")
 
 

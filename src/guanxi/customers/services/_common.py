@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from datetime import date
@@ -72,9 +73,14 @@ def clean_emails(raw: Iterable[str], errors: Errors, field: str = "emails") -> l
     return addresses
 
 
+@functools.cache
+def _choice_values(choices: Any) -> frozenset[str]:
+    return frozenset(choices.values)
+
+
 def clean_choice(value: Any, choices: Any, field: str, errors: Errors, *, blank: bool = False) -> str:
     value = "" if value is None else str(value)
-    if (blank and value == "") or value in choices.values:
+    if (blank and value == "") or value in _choice_values(choices):
         return value
     errors.add(field, _("“%(value)s” is not one of the allowed values.") % {"value": value})
     return ""

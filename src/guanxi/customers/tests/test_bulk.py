@@ -13,6 +13,7 @@ from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import PermissionDenied
 from guanxi.customers import selectors, services
 from guanxi.customers.models import Asset, Customer, CustomFieldDefinition, Tag, TimelineEntry
+from guanxi.customers.services import bulk
 from guanxi.customers.services.bulk import ImportRow, customer_import_rows
 from guanxi.users.models import User
 
@@ -180,14 +181,31 @@ def test_only_those_who_may_import_can(make_user: Callable[..., User]) -> None:
 
 
 def test_a_failure_halfway_writes_nothing(manager: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("disk full")
+    write_rows = bulk.write_rows
 
-    monkeypatch.setattr(TimelineEntry.objects, "bulk_create", broken)
+    def broken(table: str, *args: Any) -> int:
+        if table == AuditEvent._meta.db_table:  # the batch's last write
+            raise RuntimeError("disk full")
+        return write_rows(table, *args)
+
+    monkeypatch.setattr(bulk, "write_rows", broken)
     before = _state()
     with pytest.raises(RuntimeError):
         customer_import_rows(actor=manager, rows=[ImportRow(2, {"name": "张伟"}, tags=["VIP"])])
     assert _state() == before
+    _assert_a_new_customer_is_searchable(manager)
+
+
+def _assert_a_new_customer_is_searchable(actor: User) -> None:
+    """The search index follows customers made one by one (SQLite: the insert trigger is in place)."""
+    customer = services.customer_create(actor=actor, name="欧阳娜娜")
+    assert list(selectors.customer_list(actor=actor, q="oyn")) == [customer]
+
+
+def test_after_an_import_single_customers_are_indexed_as_before(manager: User) -> None:
+    customer_import_rows(actor=manager, rows=[ImportRow(n, {"name": f"客户{n}"}) for n in range(2, 12)])
+    assert selectors.customer_list(actor=manager, q="客户7").count() == 1
+    _assert_a_new_customer_is_searchable(manager)
 
 
 @pytest.mark.parametrize("n", [5, 50])
