@@ -307,7 +307,8 @@ def _run_batch(
     cells_of = {number: cells for number, cells in batch}
     rows: list[ImportRow] = []
     for number, cells in batch:
-        values, errors = cleaner.clean(number, [_unguard(c) for c in cells])
+        guarded = any(type(c) is str and c[:1] == "'" for c in cells)
+        values, errors = cleaner.clean(number, [_unguard(c) for c in cells] if guarded else cells)
         if errors:
             rejections += [_rejection(job, error, cells) for error in errors]
         else:

@@ -308,11 +308,12 @@ class _Writer:
         write_rows(AuditEvent._meta.db_table, _AUDIT_COLUMNS, self.events)
 
 
+_JSON_TYPES = frozenset((str, int, float, bool, dict, list, type(None)))
+
+
 def _plain(value: Any) -> Any:
     """A field's value as the audit log writes it (audit.services.changes_between's JSON-safe form)."""
-    if value is None or isinstance(value, str | int | float | bool | dict | list):
-        return value
-    return str(value)
+    return value if type(value) in _JSON_TYPES else str(value)
 
 
 def _create(actor: User, rows: list[_Clean]) -> list[int]:
