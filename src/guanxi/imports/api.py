@@ -14,7 +14,7 @@ from ninja.files import UploadedFile
 
 from guanxi.core.http import ApiRequest
 from guanxi.customers.schemas import BodyIn
-from guanxi.imports import selectors, services
+from guanxi.imports import selectors, services, services_sheet
 from guanxi.imports.mapping import mapping_missing
 from guanxi.imports.models import ImportJob
 
@@ -135,7 +135,7 @@ def import_job_create(
     the file's headers, the guessed (or templated) mapping and the fields a column may fill; correct the
     mapping with PUT /imports/{id}/mapping, then POST /imports/{id}/start. A file that cannot be read
     answers 422 `import_file_unreadable` and nothing is kept. Needs `customer.import`."""
-    job = services.import_job_create(
+    job = services_sheet.import_job_upload(
         actor=request.auth,
         file=cast(BinaryIO, file),
         file_name=file.name or "import.csv",

@@ -1,4 +1,5 @@
-"""The import pages' forms: the upload, and the column mapping (one choice per column of the file)."""
+"""The import pages' forms: the upload, the column mapping (one choice per column of the file), and on the
+mapping page the workbook's sheet and a saved template to map with."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from guanxi.imports.models import ImportJob
+from guanxi.imports.readers.xlsx_sheets import XlsxSheet
 
 ACCEPT = ".csv,.txt,.xlsx,.vcf"
 
@@ -31,7 +34,10 @@ class ImportUploadForm(forms.Form):
         label=_("Sheet"),
         required=False,
         max_length=100,
-        help_text=_("Excel files only; empty for the first sheet."),
+        help_text=_(
+            "Excel files only. Empty: the first sheet that holds anything; "
+            "you can choose another on the next page."
+        ),
     )
 
 
@@ -70,3 +76,71 @@ class MappingForm(forms.Form):
 
     def mapping(self) -> list[str | None]:
         return [self.cleaned_data.get(f"col_{i}") or None for i in range(len(self.headers))]
+
+
+class _SheetSelect(forms.Select):
+    """A sheet that holds nothing is listed, so the user sees every tab of the workbook, but cannot be
+    chosen."""
+
+    empty: frozenset[str] = frozenset()
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        if option["value"] in self.empty:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+class SheetForm(forms.Form):
+    """The worksheet of the workbook to import; changing it reads that sheet's header and rows."""
+
+    sheet = forms.ChoiceField(label=_("Sheet"), widget=_SheetSelect)
+
+    def __init__(self, data: Any = None, *, sheets: Sequence[XlsxSheet], current: str) -> None:
+        super().__init__(data, initial={"sheet": current})
+        field = self.fields["sheet"]
+        assert isinstance(field, forms.ChoiceField) and isinstance(field.widget, _SheetSelect)
+        field.choices = [(s.name, _sheet_label(s)) for s in sheets]
+        field.widget.empty = frozenset(s.name for s in sheets if not s.filled)
+
+
+def _sheet_label(sheet: XlsxSheet) -> str:
+    if not sheet.filled:
+        return str(_("%(sheet)s (empty)") % {"sheet": sheet.name})
+    if sheet.hidden:
+        return str(_("%(sheet)s (hidden)") % {"sheet": sheet.name})
+    return sheet.name
+
+
+class TemplateChoiceForm(forms.Form):
+    """A saved template to map the file's columns with; each is labelled with how many columns it maps."""
+
+    template = forms.TypedChoiceField(label=_("Saved template"), coerce=int, required=False, empty_value=None)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        templates: Sequence[tuple[int, str, int]],
+        columns: int,
+        current: int | None,
+    ) -> None:
+        """`templates`: (id, name, how many of the file's columns it maps)."""
+        super().__init__(data, initial={"template": current})
+        field = self.fields["template"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [
+            ("", _("— choose a saved template —")),
+            *(
+                (
+                    pk,
+                    ngettext(
+                        "%(name)s: maps %(mapped)d of the file's %(columns)d column",
+                        "%(name)s: maps %(mapped)d of the file's %(columns)d columns",
+                        columns,
+                    )
+                    % {"name": name, "mapped": mapped, "columns": columns},
+                )
+                for pk, name, mapped in templates
+            ),
+        ]

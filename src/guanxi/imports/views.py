@@ -5,20 +5,24 @@ from __future__ import annotations
 from typing import Any, BinaryIO, cast
 
 from django.conf import settings
+from django.contrib import messages
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guanxi.core.errors import DomainError, ValidationFailed
 from guanxi.core.web import apply_errors, paginate, requires
-from guanxi.imports import selectors, services
-from guanxi.imports.forms import ImportUploadForm, MappingForm
+from guanxi.imports import selectors, services, services_sheet, services_templates
+from guanxi.imports.forms import ImportUploadForm, MappingForm, SheetForm, TemplateChoiceForm
 from guanxi.imports.mapping import mapping_missing
 from guanxi.imports.models import ImportJob
+from guanxi.imports.readers import FileUnreadable
 from guanxi.users.models import User
 
 REJECTIONS_SHOWN = 20
@@ -55,7 +59,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                job = services.import_job_create(
+                job = services_sheet.import_job_upload(
                     actor=actor,
                     file=cast(BinaryIO, upload),
                     file_name=upload.name or "import.csv",
@@ -77,15 +81,41 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 def _mapping_page(
-    request: HttpRequest, job: ImportJob, form: MappingForm | None, status: int = 200
+    request: HttpRequest,
+    job: ImportJob,
+    form: MappingForm | None,
+    status: int = 200,
+    template_id: int | None = None,
 ) -> HttpResponse:
+    """The mapping step. `template_id`: a saved template the user chose, whose mapping the columns' selects
+    then show (nothing is saved until the import starts)."""
+    actor = _actor(request)
     target = services.import_target(job.target)
+    try:
+        sheets = services_sheet.import_job_sheets(job)
+    except FileUnreadable:  # the columns were read from it, so only a file damaged since gets here
+        sheets = []
+    choices = services_templates.import_template_choices(actor=actor, job=job)
+    chosen = next((c for c in choices if c.template.pk == template_id), None)
+    # Without a choice, the template the columns are mapped with (the one the upload applied), if any.
+    current = chosen or next((c for c in choices if c.mapped and c.mapping == list(job.mapping)), None)
+    mapping = chosen.mapping if chosen else list(job.mapping)
     if form is None:
         form = MappingForm(
             headers=job.headers,
             fields=[(f.key, str(f.label)) for f in target.fields],
-            mapping=list(job.mapping),
+            mapping=mapping,
             on_duplicate=job.on_duplicate,
+        )
+    sheet_form = None
+    if len(sheets) > 1:
+        sheet_form = SheetForm(sheets=sheets, current=services_sheet.import_job_sheet(job, sheets))
+    template_form = None
+    if choices:
+        template_form = TemplateChoiceForm(
+            templates=[(c.template.pk, c.template.name, c.mapped) for c in choices],
+            columns=len(job.headers),
+            current=current.template.pk if current else None,
         )
     context = {
         "nav": "imports",
@@ -93,10 +123,20 @@ def _mapping_page(
         "form": form,
         "preview": services.import_job_preview(job),
         "required": [str(f.label) for f in target.fields if f.required],
-        # Before the user acts, the guess's gaps; after, the service's own messages are on the form.
-        "missing": [] if form.is_bound else [str(f.label) for f in mapping_missing(target, job.mapping)],
+        # Before the user acts, the gaps of the guess (or template); after, the service's own messages.
+        "missing": [] if form.is_bound else [str(f.label) for f in mapping_missing(target, mapping)],
+        "sheet_form": sheet_form,
+        "sheet_count": len(sheets),
+        "template_form": template_form,
+        "template_choice": current,
+        "template_applied": chosen is not None,
     }
-    return render(request, "imports/mapping.html", context, status=status)
+    if getattr(request, "htmx", None) and request.method == "GET":
+        response = render(request, "imports/mapping.html#mapping-main", context, status=status)
+    else:
+        response = render(request, "imports/mapping.html", context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _job_context(job: ImportJob) -> dict[str, Any]:
@@ -116,8 +156,66 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     """While the job waits for its mapping: the mapping step; after: its progress, then its summary."""
     job = selectors.import_job_get(actor=_actor(request), job_id=job_id)
     if job.status == ImportJob.Status.DRAFT:
-        return _mapping_page(request, job, None)
+        return _mapping_page(request, job, None, template_id=_int(request.GET.get("template")))
     return render(request, "imports/job.html", _job_context(job))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _back_to_job(request: HttpRequest, job: ImportJob) -> HttpResponse:
+    """To the job's page: an htmx request is told to load it whole (the sheet changes the page's header)."""
+    url = reverse("import-detail", args=[job.pk])
+    if getattr(request, "htmx", None):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@requires("customer.import")
+@require_POST
+def import_sheet(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Read another sheet of the workbook: the mapping step starts again with that sheet's columns."""
+    actor = _actor(request)
+    job = selectors.import_job_get(actor=actor, job_id=job_id)
+    if job.status != ImportJob.Status.DRAFT:
+        return redirect("import-detail", job_id=job.pk)
+    sheet = request.POST.get("sheet", "")
+    try:
+        job = services_sheet.import_job_set_sheet(actor=actor, job=job, sheet=sheet)
+    except (ValidationFailed, FileUnreadable) as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        reason = " ".join(str(m) for m in details.get("sheet", [])) or exc.message
+        messages.error(
+            request,
+            _("The sheet “%(sheet)s” cannot be read: %(reason)s") % {"sheet": sheet, "reason": reason},
+        )
+    else:
+        messages.success(request, _("Reading the sheet “%(sheet)s”: map its columns.") % {"sheet": job.sheet})
+    return _back_to_job(request, job)
+
+
+@requires("customer.import")
+@require_POST
+def import_template_delete(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Delete the saved template posted as `template` (its owner or an administrator), back to the job."""
+    actor = _actor(request)
+    job = selectors.import_job_get(actor=actor, job_id=job_id)
+    template_id = _int(request.POST.get("template"))
+    if template_id is None:
+        messages.error(request, _("Choose a template to delete."))
+        return _back_to_job(request, job)
+    template = services_templates.import_template_get(actor=actor, template_id=template_id)
+    name = template.name
+    services_templates.import_template_delete(actor=actor, template=template)
+    messages.success(request, _("The template “%(name)s” is deleted.") % {"name": name})
+    return _back_to_job(request, job)
 
 
 @requires("customer.import")

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from guanxi.core.context import origin
 from guanxi.core.errors import DomainError
-from guanxi.imports import selectors, services
+from guanxi.imports import selectors, services, services_sheet
 from guanxi.imports.models import ImportJob
 from guanxi.users.models import User
 
@@ -38,7 +38,12 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Check every row; write no customer.")
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
         parser.add_argument("--as", dest="username", help="The user who imports (default: an administrator).")
-        parser.add_argument("--sheet", default="", help="The worksheet of an XLSX file (default: the first).")
+        parser.add_argument(
+            "--sheet",
+            default="",
+            metavar="NAME",
+            help="The worksheet of an XLSX file to read (default: the first that holds anything).",
+        )
         parser.add_argument("--rejected", help="Write the rejected rows to this CSV file.")
         parser.add_argument(
             "--batch", type=int, default=services.BATCH_SIZE, help="Rows per transaction (default: 1000)."
@@ -53,7 +58,7 @@ class Command(BaseCommand):
         actor = self._actor(options["username"])
         try:
             with origin("cli"), path.open("rb") as file:
-                job = services.import_job_create(
+                job = services_sheet.import_job_upload(
                     actor=actor,
                     file=file,
                     file_name=path.name,
@@ -62,6 +67,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     sheet=options["sheet"],
                 )
+                self._say_sheet(job)
                 services.import_job_start(actor=actor, job=job, queue=False)
                 job = services.import_job_run(job_id=job.pk, progress=self._bar, batch_size=options["batch"])
         except DomainError as exc:
@@ -83,6 +89,17 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No active user {username}." if username else "No active administrator.")
         return user
+
+    def _say_sheet(self, job: ImportJob) -> None:
+        """Which sheet of a workbook of several is read, and the others, so a wrong guess is seen."""
+        sheets = services_sheet.import_job_sheets(job)
+        if len(sheets) < 2:
+            return
+        sheet = services_sheet.import_job_sheet(job, sheets)
+        others = ", ".join(s.name + ("" if s.filled else " (empty)") for s in sheets if s.name != sheet)
+        self.stderr.write(
+            f"Reading the sheet {sheet}; the workbook also has: {others} (choose with --sheet NAME)."
+        )
 
     def _bar(self, job: ImportJob) -> None:
         width = 30
