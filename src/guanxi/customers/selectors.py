@@ -294,3 +294,24 @@ def customer_new_count(*, actor: User, since: datetime) -> int:
     if last_before is not None:
         customers = customers.filter(id__gt=last_before)
     return customers.count()
+
+
+def duplicates_searched_at(*, actor: User) -> datetime | None:
+    """When the duplicate finder last looked for pairs; None if it never has (nothing to show yet is then
+    "not searched", not "no duplicates").
+
+    A run that finds no pair stores none, so the stored pairs alone cannot tell; each run's audit event
+    ("customer.duplicates_refresh") can. The newest of that event and the stored pairs' time counts, so
+    pairs stored by a run from before runs were audited still date the search. Needs `customer.merge`, as
+    the finder does. Two queries: the audit log by its action index, and the pairs' latest time.
+    """
+    from django.db.models import Max
+
+    from guanxi.audit.models import AuditEvent
+    from guanxi.customers.models import CustomerDuplicate
+
+    ensure_can(actor, "customer.merge")
+    runs = AuditEvent.objects.filter(action="customer.duplicates_refresh")
+    audited = runs.aggregate(at=Max("occurred_at"))["at"]
+    stored = CustomerDuplicate.objects.aggregate(at=Max("computed_at"))["at"]
+    return max((at for at in (audited, stored) if at is not None), default=None)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.core.errors import DomainError, ValidationFailed
 from guanxi.core.http import AuthedRequest
+from guanxi.core.permissions import can
 from guanxi.core.web import apply_errors, page_number, requires
 from guanxi.customers import duplicates, selectors, services
 from guanxi.customers.forms_merge import A, B, MergeForm, pick_name
@@ -61,7 +62,9 @@ def duplicate_list(request: AuthedRequest) -> HttpResponse:
         "page_number": number,
         "has_previous": number > 1,
         "has_next": page.next_offset is not None,
-        "computed_at": page.computed_at or duplicates.duplicate_pairs_computed_at(),
+        # None: no run has looked yet (say so, rather than "no duplicates"); a time: the last run's.
+        "searched_at": selectors.duplicates_searched_at(actor=request.user),
+        "may_refresh": can(request.user, "customer.merge"),
     }
     if _is_htmx(request):
         return render(request, "customers/duplicates.html#duplicate-table", context)
