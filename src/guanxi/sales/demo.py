@@ -259,8 +259,8 @@ def demo_orders_load(
     weights /= weights.sum()
     by_sku = {p.sku: i for i, p in enumerate(plan.products)}
     price_cents = [int(Decimal(p.price) * 100) for p in plan.products]
-    channels, channel_p = zip(*CHANNELS, strict=True)
-    payments, payment_p = zip(*PAYMENTS, strict=True)
+    channels, channel_p = [c for c, _p in CHANNELS], [p for _c, p in CHANNELS]
+    payments, payment_p = [c for c, _p in PAYMENTS], [p for _c, p in PAYMENTS]
     stats = OrderStats(vertical=vertical, seed=seed)
     customers = Customer.objects.filter(orders__isnull=True).order_by("pk")
     total = customers.count()
@@ -333,8 +333,10 @@ _ORDER_COLUMNS = (
     "external_ref",
     "created_at",
 )
-_LINE_COLUMNS = ("order_id", "position", "product_id", "sku", "name", "unit", "quantity", "unit_price")
-_LINE_COLUMNS += ("discount", "total")
+_LINE_COLUMNS = (
+    *("order_id", "position", "product_id", "sku", "name", "unit"),
+    *("quantity", "unit_price", "discount", "total"),
+)
 _REFUND_COLUMNS = ("order_id", "amount", "reason", "refunded_at")
 _ENTRY_COLUMNS = ("customer_id", "occurred_at", "kind", "data")
 
