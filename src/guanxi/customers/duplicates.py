@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.audit.services import audit_record
 from guanxi.core.permissions import ALL, ensure_can, scope_of, scope_q, sees_pii
 from guanxi.core.pinyin import name_pinyin
 from guanxi.core.search import normalize
@@ -304,6 +305,8 @@ def customer_duplicates_refresh(*, batch_size: int = 2000) -> int:
         CustomerDuplicate.objects.all().delete()
         while batch := list(islice(pairs, batch_size)):
             CustomerDuplicate.objects.bulk_create(batch)
+        # Remembers the search even when it found nothing (selectors.duplicates_searched_at).
+        audit_record(actor=None, action="customer.duplicates_refresh", data={"pairs": len(rows)})
     return len(rows)
 
 

@@ -103,11 +103,6 @@ def test_a_manager_whose_team_has_no_pair_sees_no_likely_duplicates_not_not_sear
     assert "No likely duplicates." in html and "Not searched yet" not in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="customer_duplicates_refresh writes no audit event yet, so a run that finds no pair leaves "
-    "nothing behind (customers/duplicates.py, not changed here)",
-)
 def test_a_real_run_that_finds_nothing_is_remembered(admin: User, client_for: ClientFor) -> None:
     customer_duplicates_refresh()
 
