@@ -13,11 +13,13 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from guanxi.audit.api import router as audit_router
+from guanxi.catalog.api import router as catalog_router
 from guanxi.core.errors import DomainError
 from guanxi.customers.api import router as customers_router
 from guanxi.customers.api_export import router as export_router
 from guanxi.customers.api_merge import router as merge_router
 from guanxi.imports.api import router as imports_router
+from guanxi.sales.api import router as sales_router
 from guanxi.users.api import router as users_router
 from guanxi.users.services import token_authenticate
 
@@ -126,4 +128,6 @@ api.add_router("/", merge_router)
 api.add_router("/", customers_router)
 api.add_router("/", users_router)
 api.add_router("/", imports_router)
+api.add_router("/", catalog_router)
+api.add_router("/", sales_router)
 api.add_router("/audit", audit_router)

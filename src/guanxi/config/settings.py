@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "guanxi.audit",
     "guanxi.customers",
     "guanxi.imports",
+    "guanxi.catalog",
+    "guanxi.sales",
 ]
 
 MIDDLEWARE = [

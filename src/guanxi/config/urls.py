@@ -11,5 +11,7 @@ urlpatterns = [
     path("", include("guanxi.users.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("imports/", include("guanxi.imports.urls")),
+    path("catalog/", include("guanxi.catalog.urls")),
+    path("sales/", include("guanxi.sales.urls")),
     path("audit/", include("guanxi.audit.urls")),
 ]

@@ -46,6 +46,10 @@ PERMISSIONS = {
     "customfield.manage": _("Define custom fields"),
     "user.manage": _("Manage users and teams"),
     "audit.view": _("Read the audit log"),
+    "catalog.manage": _("Manage products and stores"),
+    "order.view": _("View orders"),
+    "order.create": _("Book orders"),
+    "order.refund": _("Refund orders"),
 }
 
 _WORK = {
@@ -70,16 +74,20 @@ ROLES: dict[str, dict[str, Any]] = {
             "customer.import",
             "customer.export",
             "tag.manage",
+            "catalog.manage",
+            "order.view",
+            "order.create",
+            "order.refund",
         },
     },
-    "sales": {"scope": OWN, "pii": True, "perms": set(_WORK)},
-    "service": {"scope": TEAM, "pii": True, "perms": _WORK - {"customer.create"}},
+    "sales": {"scope": OWN, "pii": True, "perms": _WORK | {"order.view", "order.create"}},
+    "service": {"scope": TEAM, "pii": True, "perms": (_WORK - {"customer.create"}) | {"order.view"}},
     "marketing": {
         "scope": ALL,
         "pii": False,
-        "perms": {"customer.view", "customer.export", "tag.apply", "tag.manage"},
+        "perms": {"customer.view", "customer.export", "tag.apply", "tag.manage", "order.view"},
     },
-    "viewer": {"scope": TEAM, "pii": False, "perms": {"customer.view"}},
+    "viewer": {"scope": TEAM, "pii": False, "perms": {"customer.view", "order.view"}},
 }
 
 

@@ -21,11 +21,13 @@ from django.views.decorators.http import require_POST
 from guanxi.core.errors import NotFound, ValidationFailed
 from guanxi.core.http import AuthedRequest
 from guanxi.core.masking import mask_email, mask_text
+from guanxi.core.permissions import can
 from guanxi.core.phone import phone_display, phone_mask
 from guanxi.core.web import apply_errors, requires
 from guanxi.customers import duplicates, selectors, services
 from guanxi.customers.forms_detail import AssetForm, ConsentForm, ContactForm, NoteForm
 from guanxi.customers.models import Asset, Contact, Customer
+from guanxi.sales import selectors as sales_selectors
 
 TEMPLATE = "customers/detail.html"
 TIMELINE_PAGE = 50
@@ -97,6 +99,8 @@ def _context(
         context["contact_form"] = ContactForm()
     if "assets" in sections:
         context["asset_form"] = AssetForm()
+    if sections == SECTIONS and can(request.user, "order.view"):  # the whole page: its purchase summary
+        context["purchase"] = sales_selectors.customer_purchase_summary(actor=request.user, customer=customer)
     context.update(overrides)
     return context
 
