@@ -21,6 +21,7 @@ from guanxi.imports.models import ImportJob
 router = Router(tags=["imports"])
 MAX_OFFSET = 1_000_000_000
 OnDuplicate = Literal["merge", "skip", "update"]
+ImportTarget = Literal["customers", "orders"]
 
 
 class ImportFieldOut(Schema):
@@ -123,10 +124,13 @@ def _detail(job: ImportJob) -> dict[str, Any]:
     }
 
 
-@router.post("/imports", response={201: ImportJobDetail}, summary="Upload a file to import customers from")
+@router.post(
+    "/imports", response={201: ImportJobDetail}, summary="Upload a file to import customers or orders from"
+)
 def import_job_create(
     request: ApiRequest,
     file: File[UploadedFile],
+    target: Form[ImportTarget] = "customers",
     on_duplicate: Form[OnDuplicate] = "merge",
     dry_run: Form[bool] = False,
     sheet: Form[str] = "",
@@ -134,11 +138,15 @@ def import_job_create(
     """A CSV/TXT (UTF-8, GBK/GB18030, UTF-16), XLSX or vCard file, as multipart form data. The answer has
     the file's headers, the guessed (or templated) mapping and the fields a column may fill; correct the
     mapping with PUT /imports/{id}/mapping, then POST /imports/{id}/start. A file that cannot be read
-    answers 422 `import_file_unreadable` and nothing is kept. Needs `customer.import`."""
+    answers 422 `import_file_unreadable` and nothing is kept. `target` orders: a POS or card system's
+    orders, booked through the same rules as POST /orders (rows with the same order number are one order;
+    a customer not yet known is created when a name column is mapped). Needs `customer.import`, or
+    `order.import` for orders."""
     job = services_sheet.import_job_upload(
         actor=request.auth,
         file=cast(BinaryIO, file),
         file_name=file.name or "import.csv",
+        target=target,
         on_duplicate=on_duplicate,
         dry_run=dry_run,
         sheet=sheet.strip(),

@@ -17,6 +17,17 @@ ACCEPT = ".csv,.txt,.xlsx,.vcf"
 
 
 class ImportUploadForm(forms.Form):
+    target = forms.ChoiceField(
+        label=_("The file holds"),
+        choices=(("customers", _("Customers")), ("orders", _("Orders"))),
+        initial="customers",
+        required=False,  # customers when not said
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Orders: one row an order, or an order's line (rows with the same order number are one order); "
+            "the customer is found by phone, member number or customer code."
+        ),
+    )
     file = forms.FileField(
         label=_("File"),
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),

@@ -32,6 +32,7 @@ from guanxi.customers.services.customer import FIELDS as CUSTOMER_FIELDS
 from guanxi.imports.cleaning import CellError, RowCleaner
 from guanxi.imports.mapping import Target, mapping_from_template, mapping_guess, mapping_missing, target_get
 from guanxi.imports.models import ImportJob, ImportRejection, ImportTemplate
+from guanxi.imports.orders import orders_import_rows
 from guanxi.imports.readers import Cell, TableReader, open_table
 from guanxi.users.models import User
 
@@ -42,8 +43,13 @@ Progress = Callable[[ImportJob], None]
 
 
 def import_target(key: str) -> Target:
-    """The import target with today's custom fields."""
-    target = target_get(key)
+    """The import target with today's custom fields. Raises ValidationFailed for an unknown target."""
+    try:
+        target = target_get(key)
+    except KeyError:
+        raise ValidationFailed(
+            details={"target": [_("There is no import of “%(key)s”.") % {"key": key}]}
+        ) from None
     if key == "customers":
         target = target.with_custom_fields(CustomFieldDefinition.objects.filter(active=True))
     return target
@@ -69,7 +75,7 @@ def import_job_create(
 ) -> ImportJob:
     """Keep an uploaded file and read its header; the columns are mapped by a saved template whose
     headers fit, else guessed. Raises FileUnreadable (nothing kept) when the file cannot be read."""
-    ensure_can(actor, "customer.import")
+    ensure_can(actor, target_permission(target))
     if on_duplicate not in ImportJob.OnDuplicate.values:
         raise ValidationFailed(details={"on_duplicate": [_("Choose merge, skip or update.")]})
     with open_table(file, filename=file_name, sheet=sheet or None) as reader:
@@ -175,8 +181,13 @@ def import_job_start(*, actor: User, job: ImportJob, queue: bool = True) -> Impo
     return job
 
 
+def target_permission(target: str) -> str:
+    """The permission an import into `target` needs (customers: customer.import, orders: order.import)."""
+    return str(import_target(target).extra.get("permission", "customer.import"))
+
+
 def _own(actor: User, job: ImportJob) -> None:
-    ensure_can(actor, "customer.import")
+    ensure_can(actor, target_permission(job.target))
     if job.created_by_id != actor.pk and actor.role != User.Role.ADMIN:
         raise NotFound(_("Import not found."))
 
@@ -202,9 +213,12 @@ def import_job_run(
         status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now()
     )
     try:
-        cleaner = RowCleaner(import_target(job.target), job.headers, job.mapping)
+        target = import_target(job.target)
+        cleaner = RowCleaner(target, job.headers, job.mapping)
+        group_by = target.extra.get("group_by")
+        group = job.mapping.index(group_by) if group_by in job.mapping else None
         with _reader(job) as reader:
-            for batch in _batches(reader, skip=job.rows_done, size=batch_size):
+            for batch in _batches(reader, skip=job.rows_done, size=batch_size, group=group):
                 _run_batch(job, actor, cleaner, batch, reader.progress().fraction)
                 job.refresh_from_db()
                 if job.status == ImportJob.Status.CANCELLED:
@@ -245,17 +259,26 @@ def _fail(job: ImportJob, message: str) -> ImportJob:
     return job
 
 
-def _batches(reader: TableReader, *, skip: int, size: int) -> Iterator[list[tuple[int, list[Cell]]]]:
+def _batches(
+    reader: TableReader, *, skip: int, size: int, group: int | None = None
+) -> Iterator[list[tuple[int, list[Cell]]]]:
+    """The rows after the first `skip`, `size` at a time; a full batch goes on while the rows that follow
+    have the same non-empty value in column `group` (an order's lines stay in one batch)."""
     batch: list[tuple[int, list[Cell]]] = []
     for index, row in enumerate(reader.rows()):
         if index < skip:
             continue
-        batch.append(row)
-        if len(batch) >= size:
+        if len(batch) >= size and (group is None or not _same_group(batch[-1][1], row[1], group)):
             yield batch
             batch = []
+        batch.append(row)
     if batch:
         yield batch
+
+
+def _same_group(before: list[Cell], after: list[Cell], column: int) -> bool:
+    value = before[column] if column < len(before) else ""
+    return value not in ("", None) and column < len(after) and after[column] == value
 
 
 def _import_row(number: int, values: dict[str, Any]) -> ImportRow:
@@ -303,8 +326,10 @@ def _run_batch(
     batch: list[tuple[int, list[Cell]]],
     fraction: float | None,
 ) -> None:
+    if job.target == "orders":
+        _run_order_batch(job, actor, cleaner, batch, fraction)
+        return
     rejections: list[ImportRejection] = []
-    cells_of = {number: cells for number, cells in batch}
     rows: list[ImportRow] = []
     for number, cells in batch:
         guarded = any(type(c) is str and c[:1] == "'" for c in cells)
@@ -351,32 +376,69 @@ def _run_batch(
             )
             if job.dry_run:
                 transaction.set_rollback(True)
-        for outcome in outcomes:
-            if outcome.result != "rejected":
-                counts[outcome.result] += 1
-                continue
-            rejections += [
-                ImportRejection(
-                    job=job,
-                    row_number=outcome.row_number,
-                    column=_column(job, field),
-                    value="",
-                    reason=" ".join(messages),
-                    cells=[_cell_json(c) for c in cells_of[outcome.row_number]],
-                )
-                for field, messages in outcome.errors.items()
-            ]
-        ImportRejection.objects.bulk_create(rejections)
-        # The batch, its report and the resume point commit together; a runner that finds the resume
-        # point moved (another runner took the job over) undoes its batch and stops.
-        moved = ImportJob.objects.filter(pk=job.pk, rows_done=job.rows_done).update(
-            rows_done=F("rows_done") + len(batch),
-            percent=round(100 * fraction) if fraction is not None else F("percent"),
-            rejected=F("rejected") + len({r.row_number for r in rejections}),
-            **{key: F(key) + value for key, value in counts.items()},
-        )
-        if not moved:
-            raise JobTakenOver
+        _commit_batch(job, batch, outcomes, rejections, counts, fraction)
+
+
+def _run_order_batch(
+    job: ImportJob,
+    actor: User,
+    cleaner: RowCleaner,
+    batch: list[tuple[int, list[Cell]]],
+    fraction: float | None,
+) -> None:
+    rejections: list[ImportRejection] = []
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for number, cells in batch:
+        values, errors = cleaner.clean(number, [_unguard(c) for c in cells])
+        if errors:
+            rejections += [_rejection(job, error, cells) for error in errors]
+        else:
+            rows.append((number, values))
+    counts = dict.fromkeys(("created", "updated", "merged", "skipped"), 0)
+    with transaction.atomic():
+        with transaction.atomic():  # a savepoint: a dry run rolls the orders back, keeps the report
+            outcomes = orders_import_rows(actor=actor, rows=rows)
+            if job.dry_run:
+                transaction.set_rollback(True)
+        _commit_batch(job, batch, outcomes, rejections, counts, fraction)
+
+
+def _commit_batch(
+    job: ImportJob,
+    batch: list[tuple[int, list[Cell]]],
+    outcomes: list[RowOutcome],
+    rejections: list[ImportRejection],
+    counts: dict[str, int],
+    fraction: float | None,
+) -> None:
+    """Inside the batch's transaction: its rejected rows, counters and resume point."""
+    cells_of = {number: cells for number, cells in batch}
+    for outcome in outcomes:
+        if outcome.result != "rejected":
+            counts[outcome.result] += 1
+            continue
+        rejections += [
+            ImportRejection(
+                job=job,
+                row_number=outcome.row_number,
+                column=_column(job, field),
+                value="",
+                reason=" ".join(messages),
+                cells=[_cell_json(c) for c in cells_of[outcome.row_number]],
+            )
+            for field, messages in outcome.errors.items()
+        ]
+    ImportRejection.objects.bulk_create(rejections)
+    # The batch, its report and the resume point commit together; a runner that finds the resume
+    # point moved (another runner took the job over) undoes its batch and stops.
+    moved = ImportJob.objects.filter(pk=job.pk, rows_done=job.rows_done).update(
+        rows_done=F("rows_done") + len(batch),
+        percent=round(100 * fraction) if fraction is not None else F("percent"),
+        rejected=F("rejected") + len({r.row_number for r in rejections}),
+        **{key: F(key) + value for key, value in counts.items()},
+    )
+    if not moved:
+        raise JobTakenOver
 
 
 def _unguard(cell: Cell) -> Cell:

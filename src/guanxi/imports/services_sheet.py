@@ -14,7 +14,7 @@ from guanxi.core.permissions import ensure_can
 from guanxi.imports.models import ImportJob
 from guanxi.imports.readers import open_table
 from guanxi.imports.readers.xlsx_sheets import XlsxSheet, xlsx_sheet_default, xlsx_sheets
-from guanxi.imports.services import import_job_create, import_target
+from guanxi.imports.services import import_job_create, import_target, target_permission
 from guanxi.imports.services_templates import mapping_for_header
 from guanxi.users.models import User
 
@@ -41,7 +41,7 @@ def import_job_upload(
     """`services.import_job_create` for a file as a user hands it in: a workbook whose first sheet is
     empty (a cover, a blank "Sheet1") is read from its first sheet that holds anything, unless `sheet`
     names one. Listing the sheets reads a few kilobytes of the file, never the workbook's strings."""
-    ensure_can(actor, "customer.import")
+    ensure_can(actor, target_permission(target))
     if not sheet and _is_workbook(file):
         sheets = xlsx_sheets(file)
         chosen = xlsx_sheet_default(sheets)

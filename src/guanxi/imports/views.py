@@ -63,6 +63,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                     actor=actor,
                     file=cast(BinaryIO, upload),
                     file_name=upload.name or "import.csv",
+                    target=form.cleaned_data["target"] or "customers",
                     on_duplicate=form.cleaned_data["on_duplicate"],
                     dry_run=form.cleaned_data["dry_run"],
                     sheet=form.cleaned_data["sheet"].strip(),

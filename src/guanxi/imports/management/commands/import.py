@@ -1,4 +1,4 @@
-"""`guanxi import customers FILE`: import a CSV, XLSX or vCard file through the same service as the web."""
+"""`guanxi import customers|orders FILE`: import a CSV, XLSX or vCard file through the web's service."""
 
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ class Command(BaseCommand):
         "Import customers from a CSV (UTF-8, GBK/GB18030, UTF-16), XLSX or vCard file. Columns are "
         "mapped from their headers (姓名, 手机, 生日, … or Name, Mobile, Birthday, …) or a saved template. "
         "Rows that match a stored customer by mobile number, email or WeChat ID are merged (default), "
-        "skipped or updated. Safe to run again: nobody is created twice."
+        "skipped or updated. Safe to run again: nobody is created twice. `guanxi import orders FILE` "
+        "books a POS or card system's orders (日期, 手机/会员号, 金额 or 商品 and 数量, 门店, 订单号…); "
+        "running it again books nothing twice."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["customers"], help="What the file holds.")
+        parser.add_argument("target", choices=["customers", "orders"], help="What the file holds.")
         parser.add_argument("file", help="The file to import.")
         parser.add_argument(
             "--on-duplicate",
