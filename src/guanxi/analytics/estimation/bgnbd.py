@@ -4,8 +4,8 @@
 The story: while active, a customer buys at a Poisson rate λ; after each repeat purchase they drop out
 for good with probability p. Across customers λ ~ Gamma(shape r, rate α) and p ~ Beta(a, b).
 A customer is summarised by x (repeat purchases), t_x (time of the last purchase, from the first) and T
-(time from the first purchase to the end of observation), all in one time unit (see inputs). Parameters
-do not depend on the unit except α, which is in that unit (α doubles when days replace half-days).
+(time from the first purchase to the end of observation), all in one time unit (see inputs). Only α
+depends on the unit, as a rate's scale does: fitted on days it is 7 times what it is on weeks.
 
 Log-likelihood of one customer (eq. 6 of the paper), with δ = 1 if x > 0:
 
@@ -15,7 +15,7 @@ Log-likelihood of one customer (eq. 6 of the paper), with δ = 1 if x > 0:
 the last term by log-sum-exp. Its gradient in log-parameters is exact (digamma), and the parts that
 depend on x alone, or on T alone for x = 0, are summed over distinct values, so a fit costs a few
 vector operations a repeat buyer per iteration. scipy's L-BFGS-B maximises it over (ln r, ln α, ln a,
-ln b).
+ln b) (optimize.maximize).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln
 
 from guanxi.analytics.estimation.hypergeometric import expected_if_alive
@@ -36,10 +35,9 @@ from guanxi.analytics.estimation.inputs import (
     check_weights,
     group,
 )
+from guanxi.analytics.estimation.optimize import maximize
 
 TIME_UNITS = ("day", "week")
-# Log-parameters stay within e^±30 (about 1e-13 to 1e13): the fit says it did not converge if one ends there.
-LOG_BOUND = 30.0
 
 __all__ = [
     "TIME_UNITS",
@@ -51,7 +49,6 @@ __all__ = [
     "expected_purchases_new_customer",
     "fit",
     "group",
-    "grouped_fit",
     "log_likelihood",
     "p_alive",
 ]
@@ -75,7 +72,12 @@ class Params:
 
 @dataclass(frozen=True)
 class Fit:
-    """A maximum-likelihood fit: the parameters, the maximised log-likelihood and how it was reached."""
+    """A maximum-likelihood fit: the parameters, the maximised log-likelihood and how it was reached.
+
+    `converged` says the optimiser stopped where the gradient vanishes, inside e^±30 for every parameter.
+    Data with no sign of drop-out or of differences between customers have their maximum at infinity
+    (r and α growing together, or a → 0): the fit may then stop, "converged", at huge or tiny values.
+    """
 
     r: float
     alpha: float
@@ -208,30 +210,20 @@ def fit(
         mean_x = max(float(w @ xs) / objective.total, 1e-3)
         initial = Params(r=1.0, alpha=mean_T / mean_x, a=1.0, b=3.0)
     start = np.log([initial.r, initial.alpha, initial.a, initial.b])
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * 4
-    options = {"maxiter": max_iterations, "ftol": 1e-15, "gtol": 1e-10}
-    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
-    iterations = int(result.nit)
-    if not result.success:  # once more from where it stopped: L-BFGS-B's memory is short
-        result = minimize(objective, result.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
-        iterations += int(result.nit)
-    r, alpha, a, b = (float(v) for v in np.exp(result.x))
-    at_bound = bool(np.any(np.abs(result.x) >= LOG_BOUND - 1e-6))
-    message = str(result.message)
-    if at_bound:
-        message = f"a parameter reached its bound (e^±{LOG_BOUND:g}): the data do not pin it down. {message}"
+    outcome = maximize(objective, start, max_iterations=max_iterations)
+    r, alpha, a, b = (float(v) for v in outcome.parameters)
     return Fit(
         r=r,
         alpha=alpha,
         a=a,
         b=b,
-        log_likelihood=-float(result.fun) * objective.total,
+        log_likelihood=outcome.mean_log_likelihood * objective.total,
         n_customers=round(objective.total),
         n_rows=len(xs),
         time_unit=time_unit,
-        iterations=iterations,
-        converged=bool(result.success) and not at_bound,
-        message=message,
+        iterations=outcome.iterations,
+        converged=outcome.converged,
+        message=outcome.message,
     )
 
 
@@ -302,11 +294,3 @@ def expected_purchases_new_customer(params: Params, t: npt.ArrayLike) -> FloatAr
     horizon = _horizon(t)
     zeros = np.zeros_like(horizon)
     return expected_purchases_if_alive(params, horizon, zeros, zeros, zeros)
-
-
-def grouped_fit(
-    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, *, time_unit: str = "day"
-) -> tuple[Fit, Grouped]:
-    """Group the customers by triple, then fit on the distinct triples weighted by their counts."""
-    grouped = group(x, t_x, T)
-    return fit(grouped.x, grouped.t_x, grouped.T, weights=grouped.counts, time_unit=time_unit), grouped

@@ -27,13 +27,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
 from guanxi.analytics.estimation import bgnbd
 from guanxi.analytics.estimation.inputs import FloatArray, as_vector, check_counts, check_weights
+from guanxi.analytics.estimation.optimize import maximize
 
-LOG_BOUND = 30.0
 MAX_PERIODS = 10_000
 
 __all__ = [
@@ -112,31 +111,36 @@ def _check(x: npt.ArrayLike, mean_spend: npt.ArrayLike) -> tuple[FloatArray, Flo
 
 
 class _Objective:
-    """Minus the mean log-likelihood over the repeat buyers, and its gradient in log-parameters."""
+    """Minus the mean log-likelihood over the repeat buyers, and its gradient in log-parameters.
+
+    Regrouped as Σ_x w [ln Γ(px+q) − ln Γ(px)] − n ln Γ(q) + p Σ w x ln(x z̄/(γ + x z̄)) + q Σ w ln(γ/(γ + x z̄))
+    − Σ w ln z̄: the Γ terms depend on x alone (summed over distinct x), and each row's logarithms are of
+    ratios below 1, so no two large sums cancel (which would leave the optimiser noise at the optimum).
+    """
 
     def __init__(self, x: FloatArray, spend: FloatArray, w: FloatArray) -> None:
-        self.x, self.spend, self.w = x, spend, w
+        self.w = w
         self.total = float(w.sum())
-        self.log_spend = np.log(spend)
-        self.log_x = np.log(x)
+        self.ux, ix = np.unique(x, return_inverse=True)
+        self.wx = np.bincount(ix, weights=w)
+        self.xz = x * spend
+        self.w_x = w * x
+        self.constant = -float(w @ np.log(spend))
 
     def __call__(self, log_params: FloatArray) -> tuple[float, FloatArray]:
         p, q, gamma = np.exp(log_params)
-        x, w = self.x, self.w
-        px = p * x
-        log_base = np.log(gamma + x * self.spend)
-        ll = w @ (
-            gammaln(px + q)
-            - gammaln(px)
-            + (px - 1.0) * self.log_spend
-            + px * self.log_x
-            - (px + q) * log_base
-        )
-        ll += self.total * (q * np.log(gamma) - gammaln(q))
-        psi = digamma(px + q)
-        g_p = w @ (x * (psi - digamma(px) + self.log_spend + self.log_x - log_base))
-        g_q = w @ (psi - log_base) + self.total * (np.log(gamma) - digamma(q))
-        g_gamma = self.total * q / gamma - w @ ((px + q) / (gamma + x * self.spend))
+        ux, wx = self.ux, self.wx
+        pux = p * ux
+        own = -np.log1p(gamma / self.xz)  # ln(x z̄ / (γ + x z̄))
+        pooled = -np.log1p(self.xz / gamma)  # ln(γ / (γ + x z̄))
+        sum_own, sum_pooled = self.w_x @ own, self.w @ pooled
+        ll = wx @ (gammaln(pux + q) - gammaln(pux)) - self.total * gammaln(q)
+        ll += p * sum_own + q * sum_pooled + self.constant
+        psi = digamma(pux + q)
+        g_p = (wx * ux) @ (psi - digamma(pux)) + sum_own
+        g_q = wx @ psi - self.total * digamma(q) + sum_pooled
+        inv = 1.0 / (gamma + self.xz)
+        g_gamma = q / gamma * (self.w @ (self.xz * inv)) - p * (self.w_x @ inv)
         grad = np.array([g_p * p, g_q * q, g_gamma * gamma])
         return -float(ll) / self.total, -grad / self.total
 
@@ -180,27 +184,17 @@ def fit(
         # With q = 2 the population mean spend pγ/(q−1) starts at the observed mean.
         initial = Params(p=1.0, q=2.0, gamma=float(w @ spend) / objective.total)
     start = np.log([initial.p, initial.q, initial.gamma])
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * 3
-    options = {"maxiter": max_iterations, "ftol": 1e-15, "gtol": 1e-10}
-    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
-    iterations = int(result.nit)
-    if not result.success:
-        result = minimize(objective, result.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
-        iterations += int(result.nit)
-    p, q, gamma = (float(v) for v in np.exp(result.x))
-    at_bound = bool(np.any(np.abs(result.x) >= LOG_BOUND - 1e-6))
-    message = str(result.message)
-    if at_bound:
-        message = f"a parameter reached its bound (e^±{LOG_BOUND:g}): the data do not pin it down. {message}"
+    outcome = maximize(objective, start, max_iterations=max_iterations)
+    p, q, gamma = (float(v) for v in outcome.parameters)
     return Fit(
         p=p,
         q=q,
         gamma=gamma,
-        log_likelihood=-float(result.fun) * objective.total,
+        log_likelihood=outcome.mean_log_likelihood * objective.total,
         n_customers=round(objective.total),
-        iterations=iterations,
-        converged=bool(result.success) and not at_bound,
-        message=message,
+        iterations=outcome.iterations,
+        converged=outcome.converged,
+        message=outcome.message,
     )
 
 

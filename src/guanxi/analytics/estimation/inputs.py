@@ -110,14 +110,21 @@ class Grouped:
 
 
 def group(x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> Grouped:
-    """Group customers by their (x, t_x, T) triple (after checking the histories)."""
+    """Group customers by their (x, t_x, T) triple (after checking the histories), triples in sorted order."""
     xs, txs, Ts = check_histories(x, t_x, T)
-    keys = np.stack([xs, txs, Ts], axis=1)
-    unique, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    # One lexsort and a pass over neighbours: several times faster than np.unique(axis=0) on a million rows.
+    order = np.lexsort((Ts, txs, xs))
+    sx, stx, sT = xs[order], txs[order], Ts[order]
+    new = np.empty(len(order), dtype=bool)
+    new[0] = True
+    new[1:] = (sx[1:] != sx[:-1]) | (stx[1:] != stx[:-1]) | (sT[1:] != sT[:-1])
+    starts = np.flatnonzero(new)
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
     return Grouped(
-        x=np.ascontiguousarray(unique[:, 0]),
-        t_x=np.ascontiguousarray(unique[:, 1]),
-        T=np.ascontiguousarray(unique[:, 2]),
-        counts=counts.astype(np.float64),
-        inverse=inverse.reshape(-1).astype(np.int64),
+        x=sx[starts],
+        t_x=stx[starts],
+        T=sT[starts],
+        counts=np.diff(np.append(starts, len(order))).astype(np.float64),
+        inverse=inverse,
     )

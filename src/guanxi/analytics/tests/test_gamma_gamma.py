@@ -106,14 +106,15 @@ def test_expected_spend_matches_customers_simulated_from_the_model() -> None:
 
 def test_fit_recovers_the_parameters_of_simulated_customers() -> None:
     rng = np.random.default_rng(5)
-    x = rng.integers(1, 15, 100_000).astype(np.float64)
+    x = rng.integers(1, 15, 300_000).astype(np.float64)
     mean_spend, _nu = simulate.gamma_gamma_mean_spend(NOTE, x, rng)
 
     fit = gamma_gamma.fit(x, mean_spend)
 
     assert fit.converged, fit.message
-    for name in ("p", "q", "gamma"):
-        assert getattr(fit, name) == pytest.approx(getattr(NOTE, name), rel=0.05)
+    # p and γ trade off: their standard errors here are about 2 %; q's is 0.2 %.
+    for name, tolerance in (("p", 0.06), ("q", 0.01), ("gamma", 0.06)):
+        assert getattr(fit, name) == pytest.approx(getattr(NOTE, name), rel=tolerance)
 
 
 def test_expected_spend_needs_a_finite_population_mean() -> None:
