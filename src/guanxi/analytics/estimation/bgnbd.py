@@ -49,6 +49,7 @@ __all__ = [
     "expected_purchases_new_customer",
     "fit",
     "group",
+    "grouped_fit",
     "log_likelihood",
     "p_alive",
 ]
@@ -294,3 +295,14 @@ def expected_purchases_new_customer(params: Params, t: npt.ArrayLike) -> FloatAr
     horizon = _horizon(t)
     zeros = np.zeros_like(horizon)
     return expected_purchases_if_alive(params, horizon, zeros, zeros, zeros)
+
+
+def grouped_fit(
+    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, *, time_unit: str = "day"
+) -> tuple[Fit, Grouped]:
+    """Group the customers by triple, then fit on the distinct triples weighted by their counts.
+
+    The grouping is returned too: `values[grouped.inverse]` spreads per-triple predictions to the customers.
+    """
+    grouped = group(x, t_x, T)
+    return fit(grouped.x, grouped.t_x, grouped.T, weights=grouped.counts, time_unit=time_unit), grouped

@@ -67,6 +67,16 @@ def test_grouping_by_distinct_triple_gives_the_same_fit_as_customer_by_customer(
     assert np.array_equal(grouped.T[grouped.inverse], data.T)
 
 
+def test_grouped_fit_groups_then_fits_and_returns_the_grouping() -> None:
+    data = cdnow.shipped()
+
+    fit, grouped = bgnbd.grouped_fit(data.x, data.t_x, data.T, time_unit="week")
+
+    assert (fit.n_customers, fit.n_rows, len(grouped), fit.time_unit) == (2357, 1016, 1016, "week")
+    assert round(fit.log_likelihood, 1) == PAPER_LL
+    assert np.array_equal(grouped.t_x[grouped.inverse], data.t_x)
+
+
 def test_a_weight_counts_as_that_many_identical_customers() -> None:
     data = cdnow.shipped()
     doubled = bgnbd.fit(np.tile(data.x, 2), np.tile(data.t_x, 2), np.tile(data.T, 2))
