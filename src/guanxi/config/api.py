@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from guanxi.analytics.api import router as analytics_router
 from guanxi.audit.api import router as audit_router
 from guanxi.catalog.api import router as catalog_router
 from guanxi.core.errors import DomainError
@@ -131,3 +132,4 @@ api.add_router("/", imports_router)
 api.add_router("/", catalog_router)
 api.add_router("/", sales_router)
 api.add_router("/audit", audit_router)
+api.add_router("/analytics", analytics_router)

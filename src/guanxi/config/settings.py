@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "guanxi.imports",
     "guanxi.catalog",
     "guanxi.sales",
+    "guanxi.analytics",
 ]
 
 MIDDLEWARE = [

@@ -50,6 +50,8 @@ PERMISSIONS = {
     "order.view": _("View orders"),
     "order.create": _("Book orders"),
     "order.refund": _("Refund orders"),
+    "analytics.view": _("View analytics: RFM segments, churn risk, lifetime value, recommendations"),
+    "analytics.refresh": _("Recompute the analytics and change their settings"),
 }
 
 _WORK = {
@@ -78,14 +80,23 @@ ROLES: dict[str, dict[str, Any]] = {
             "order.view",
             "order.create",
             "order.refund",
+            "analytics.view",
+            "analytics.refresh",
         },
     },
-    "sales": {"scope": OWN, "pii": True, "perms": _WORK | {"order.view", "order.create"}},
+    "sales": {"scope": OWN, "pii": True, "perms": _WORK | {"order.view", "order.create", "analytics.view"}},
     "service": {"scope": TEAM, "pii": True, "perms": (_WORK - {"customer.create"}) | {"order.view"}},
     "marketing": {
         "scope": ALL,
         "pii": False,
-        "perms": {"customer.view", "customer.export", "tag.apply", "tag.manage", "order.view"},
+        "perms": {
+            "customer.view",
+            "customer.export",
+            "tag.apply",
+            "tag.manage",
+            "order.view",
+            "analytics.view",
+        },
     },
     "viewer": {"scope": TEAM, "pii": False, "perms": {"customer.view", "order.view"}},
 }

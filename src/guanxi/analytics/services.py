@@ -1,0 +1,346 @@
+"""Writes of the analytics: the full refresh, queuing it, and the settings.
+
+`analytics_refresh` recomputes everything from the orders in one pass over the base (DESIGN §2, "the
+database does the scanning, Python does the statistics"):
+
+1. one SQL aggregate per customer over the orders (purchases.base_read), streamed into numpy arrays;
+2. RFM scores and segments (scoring.rfm);
+3. BG/NBD fitted by maximum likelihood on the distinct (x, t_x, T) triples with their counts, Gamma-Gamma
+   on the repeat buyers' average spend (predict.fit_models, over guanxi.analytics.estimation);
+4. per customer: P(alive), expected purchases in 30 and 90 days, expected spend a purchase, CLV over the
+   horizon with the discount rate, churn band and value at risk (predict.predictions, scoring);
+5. product pairs and each customer's recommendations (recommendations);
+6. one transaction: the stored metrics, pairs and recommendations replaced whole (a bulk COPY on
+   PostgreSQL, executemany on SQLite), lifecycle stages moved by band (lifecycle) with their audit
+   events, one audit event for the run.
+
+Steps 1–5 only read, so SQLite's writer lock is held for step 6 alone, and readers see the old results
+or the new ones, never a mix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.analytics import lifecycle, predict, recommendations, scoring
+from guanxi.analytics.models import (
+    AnalyticsSettings,
+    CustomerMetrics,
+    ModelRun,
+    ProductPair,
+    ProductRecommendation,
+)
+from guanxi.analytics.purchases import Base, base_read, day_date
+from guanxi.audit.services import audit_record
+from guanxi.catalog.models import Product
+from guanxi.core.errors import ValidationFailed
+from guanxi.core.permissions import ensure_can
+from guanxi.core.tasks import task_enqueue_on_commit
+from guanxi.customers.services.rows import db_time, write_rows
+
+log = logging.getLogger(__name__)
+
+REFRESH_TASK = "analytics.refresh"
+STEPS = ("read", "fit", "score", "recommend", "write")
+WRITE_CHUNK = 20_000
+# What the run computed with: the version names the models and the rules around them (bands for one-time
+# buyers, value at risk); change it with any change to what a stored figure means.
+MODEL_VERSION = "bgnbd-gg-1"
+
+Progress = Callable[[str, int, int], None]  # (step, steps done, steps in all)
+
+SETTINGS_FIELDS = (
+    "rfm_window_days",
+    "discount_rate_annual",
+    "clv_horizon_months",
+    "at_risk_below",
+    "churned_below",
+    "recommendations_per_customer",
+    "pair_min_support",
+)
+
+
+def analytics_settings_get() -> AnalyticsSettings:
+    """The stored settings, or the defaults (not saved) before anyone changed them."""
+    return AnalyticsSettings.objects.filter(pk=1).first() or AnalyticsSettings(pk=1)
+
+
+@transaction.atomic
+def analytics_settings_update(*, actor: Any, **changes: Any) -> AnalyticsSettings:
+    """Change the analytics settings (analytics.refresh); they apply from the next refresh."""
+    ensure_can(actor, "analytics.refresh")
+    unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise ValidationFailed(details={key: [_("Unknown field.")] for key in unknown})
+    current, _created = AnalyticsSettings.objects.select_for_update().get_or_create(pk=1)
+    before = {key: getattr(current, key) for key in SETTINGS_FIELDS}
+    for key, value in changes.items():
+        setattr(current, key, value)
+    try:
+        current.full_clean()
+    except ValidationError as exc:
+        raise ValidationFailed(details={k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from exc
+    if current.churned_below > current.at_risk_below:
+        raise ValidationFailed(
+            details={"churned_below": [_("The churned threshold cannot be above the at-risk threshold.")]}
+        )
+    current.save()
+    after = {key: getattr(current, key) for key in SETTINGS_FIELDS}
+    diff = {k: [str(before[k]), str(after[k])] for k in SETTINGS_FIELDS if before[k] != after[k]}
+    if diff:
+        audit_record(actor=actor, action="analytics.settings", target=current, changes=diff)
+    return current
+
+
+def analytics_refresh_queue(*, actor: Any) -> None:
+    """Queue a full refresh for the task consumer once the caller's transaction commits."""
+    ensure_can(actor, "analytics.refresh")
+    task_enqueue_on_commit(REFRESH_TASK, actor.pk)
+
+
+def analytics_fit(*, until: date | None = None) -> tuple[predict.Fit, Base]:
+    """Fit the models on the purchases up to `until` (today by default) and write nothing."""
+    settings = analytics_settings_get()
+    base = base_read(until=until or timezone.localdate(), window_days=settings.rfm_window_days)
+    return predict.fit_models(base), base
+
+
+def analytics_refresh(
+    *, actor: Any = None, until: date | None = None, progress: Progress | None = None
+) -> ModelRun:
+    """Recompute every customer's metrics, the product pairs and the recommendations (module docstring).
+
+    `actor` None is the nightly run of the task consumer; a user needs `analytics.refresh`. `until` is the
+    last day observed (today by default). The run is recorded as a ModelRun, failed runs too; a failed run
+    leaves the stored results of the last good one in place.
+    """
+    if actor is not None:
+        ensure_can(actor, "analytics.refresh")
+    settings = analytics_settings_get()
+    until = until or timezone.localdate()
+    run = ModelRun.objects.create(
+        kind=ModelRun.Kind.REFRESH,
+        model_version=MODEL_VERSION,
+        window_end=until,
+        started_at=timezone.now(),
+        started_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    step = _Steps(progress)
+    try:
+        _refresh(run, actor, settings, until, step)
+    except Exception as exc:
+        log.exception("analytics refresh %s failed", run.pk)
+        ModelRun.objects.filter(pk=run.pk).update(
+            status=ModelRun.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+class _Steps:
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0
+
+    def __call__(self, name: str) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(name, self.done, len(STEPS))
+
+
+def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date, step: _Steps) -> None:
+    base = base_read(until=until, window_days=settings.rfm_window_days)
+    step("read")
+    fit = predict.fit_models(base)
+    step("fit")
+    r, f, m, segment, means = scoring.rfm(base.recency, base.window_orders, base.window_cents)
+    means["monetary"] /= 100.0  # fen → yuan, as stored
+    figures = predict.predictions(fit, base, settings)
+    step("score")
+    pairs, _product_orders, orders_with_lines = recommendations.product_pairs(
+        until=until, min_support=settings.pair_min_support
+    )
+    bought_customer, bought_product = recommendations.customer_products(until=until)
+    active = set(Product.objects.filter(active=True).values_list("pk", flat=True))
+    suggested = recommendations.recommend(
+        customers=base.customer_id,
+        segments=segment,
+        bought_customer=bought_customer,
+        bought_product=bought_product,
+        pairs=pairs,
+        active_products=active,
+        per_customer=settings.recommendations_per_customer,
+    )
+    del bought_customer, bought_product
+    step("recommend")
+    now = timezone.now()
+    with transaction.atomic():
+        # One writer at a time: a second refresh waits here and then replaces this one's rows whole.
+        AnalyticsSettings.objects.get_or_create(pk=1)
+        AnalyticsSettings.objects.select_for_update().get(pk=1)
+        CustomerMetrics.objects.all().delete()
+        for rows in _metrics_rows(base, r, f, m, segment, figures, run.pk, now):
+            write_rows(CustomerMetrics._meta.db_table, METRICS_COLUMNS, rows)
+        ProductRecommendation.objects.all().delete()
+        for rows in recommendations.recommendation_rows(suggested, base.customer_id, run.pk):
+            write_rows(ProductRecommendation._meta.db_table, recommendations.RECOMMENDATION_COLUMNS, rows)
+        ProductPair.objects.all().delete()
+        write_rows(
+            ProductPair._meta.db_table,
+            PAIR_COLUMNS,
+            [(p.a, p.b, p.together, p.support, p.confidence, p.lift, run.pk) for p in pairs],
+        )
+        moved = lifecycle.stages_follow_bands(actor=actor, run_id=run.pk, now=now)
+        counts = {
+            "customers": len(base),
+            "orders": int(base.orders.sum()),
+            "orders_with_lines": orders_with_lines,
+            "product_pairs": len(pairs) // 2,
+            "recommendations": len(suggested),
+            "stage_moves": moved,
+        }
+        ModelRun.objects.filter(pk=run.pk).update(
+            status=ModelRun.Status.SUCCEEDED,
+            parameters={
+                **fit.parameters(),
+                "rfm_averages": means,
+                "settings": _settings_snapshot(settings),
+                **counts,
+            },
+            bgnbd_log_likelihood=fit.bgnbd_log_likelihood,
+            gamma_gamma_log_likelihood=fit.gamma_gamma_log_likelihood,
+            window_start=day_date(int(base.first_day.min())) if len(base) else None,
+            customers=len(base),
+            orders=counts["orders"],
+            finished_at=timezone.now(),
+        )
+        run.refresh_from_db()
+        audit_record(actor=actor, action="analytics.refresh", target=run, data=counts)
+    step("write")
+
+
+def _settings_snapshot(settings: AnalyticsSettings) -> dict[str, Any]:
+    snapshot = {key: getattr(settings, key) for key in SETTINGS_FIELDS}
+    snapshot["discount_rate_annual"] = str(Decimal(settings.discount_rate_annual).quantize(Decimal("0.0001")))
+    return snapshot
+
+
+METRICS_COLUMNS = (
+    "customer_id",
+    "orders_count",
+    "net_spend",
+    "average_order_value",
+    "first_purchase",
+    "last_purchase",
+    "recency_days",
+    "frequency",
+    "t_x",
+    "age",
+    "rfm_orders",
+    "rfm_spend",
+    "r_score",
+    "f_score",
+    "m_score",
+    "segment",
+    "p_alive",
+    "churn_risk",
+    "band",
+    "expected_purchases_30",
+    "expected_purchases_90",
+    "expected_average_spend",
+    "clv",
+    "value_at_risk",
+    "typical_interval_days",
+    "run_id",
+    "computed_at",
+)
+PAIR_COLUMNS = ("product_a_id", "product_b_id", "orders_together", "support", "confidence", "lift", "run_id")
+
+
+def _money(cents: np.ndarray) -> list[float]:
+    """Fen as yuan with 2 decimals: floats whose shortest form is the exact amount, as both databases
+    read them into their decimal columns."""
+    return (np.round(cents) / 100.0).tolist()
+
+
+def _optional_money(values: np.ndarray | None, n: int) -> list[float] | list[None]:
+    if values is None:
+        return [None] * n
+    return _money(np.round(values * 100.0))
+
+
+def _optional(values: np.ndarray | None, n: int) -> list[float] | list[None]:
+    return [None] * n if values is None else values.tolist()
+
+
+def _dates(days: np.ndarray) -> list[str]:
+    return days.astype("datetime64[D]").astype(str).tolist()
+
+
+def _metrics_rows(
+    base: Base,
+    r: np.ndarray,
+    f: np.ndarray,
+    m: np.ndarray,
+    segment: np.ndarray,
+    figures: predict.Predictions,
+    run_id: int,
+    now: Any,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The metrics rows in chunks, in METRICS_COLUMNS order; each chunk's values converted at once."""
+    stamp = db_time(now)
+    segments = np.array(scoring.SEGMENTS, dtype=object)
+    bands = np.array([*scoring.BANDS, ""], dtype=object)
+    frequency = base.frequency
+    interval = np.divide(
+        base.t_x.astype(np.float64), frequency, out=np.full(len(base), np.nan), where=frequency > 0
+    )
+    for start in range(0, len(base), WRITE_CHUNK):
+        part = slice(start, start + WRITE_CHUNK)
+        n = len(base.customer_id[part])
+        orders = base.orders[part]
+        cents = base.cents[part]
+        band_index = np.full(n, len(scoring.BANDS)) if figures.band is None else figures.band[part]
+        columns = [
+            base.customer_id[part].tolist(),
+            orders.tolist(),
+            _money(cents),
+            _money(np.divide(cents, orders, out=np.zeros(n), where=orders > 0)),
+            _dates(base.first_day[part]),
+            _dates(base.last_day[part]),
+            base.recency[part].tolist(),
+            frequency[part].tolist(),
+            base.t_x[part].tolist(),
+            base.age[part].tolist(),
+            base.window_orders[part].tolist(),
+            _money(base.window_cents[part]),
+            r[part].tolist(),
+            f[part].tolist(),
+            m[part].tolist(),
+            segments[segment[part]].tolist(),
+            _optional(None if figures.p_alive is None else figures.p_alive[part], n),
+            _optional(None if figures.churn_risk is None else figures.churn_risk[part], n),
+            bands[band_index].tolist(),
+            _optional(None if figures.expected_30 is None else figures.expected_30[part], n),
+            _optional(None if figures.expected_90 is None else figures.expected_90[part], n),
+            _optional_money(None if figures.spend is None else figures.spend[part], n),
+            _optional_money(None if figures.clv is None else figures.clv[part], n),
+            _optional_money(None if figures.value_at_risk is None else figures.value_at_risk[part], n),
+            [None if np.isnan(v) else v for v in interval[part].tolist()],
+            [run_id] * n,
+            [stamp] * n,
+        ]
+        yield list(zip(*columns, strict=True))
