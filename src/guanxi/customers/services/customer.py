@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -339,4 +339,13 @@ def customer_delete(*, actor: User, customer: Customer) -> None:
         target=customer,
         changes=changes_between(snapshot, dict.fromkeys(snapshot)),
     )
-    customer.delete()
+    try:
+        with transaction.atomic():
+            customer.delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            _(
+                "This customer has orders, which are kept for the books, so the customer cannot be "
+                "deleted. Merge them into another customer instead."
+            )
+        ) from exc

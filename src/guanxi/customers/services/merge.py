@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from guanxi.audit.services import audit_record, changes_between
@@ -146,6 +146,14 @@ def _move_children(survivor: Customer, other: Customer) -> dict[str, int]:
         "timeline": TimelineEntry.objects.filter(customer=other).update(customer=survivor),
     }
     CustomerMerge.objects.filter(survivor=other).update(survivor=survivor)
+    # Records of other apps that must outlive their customer (on_delete PROTECT: orders) go along; what
+    # other apps derive from a customer (CASCADE: analytics) goes with the merged record and is computed
+    # again for the survivor.
+    for relation in Customer._meta.related_objects:
+        if relation.one_to_many and relation.on_delete is models.PROTECT:
+            name = relation.field.name
+            rows = relation.related_model._base_manager.filter(**{name: other}).update(**{name: survivor})
+            moved[relation.related_model._meta.label_lower] = rows
     tags = list(other.tags.all())
     had = set(survivor.tags.values_list("pk", flat=True))
     survivor.tags.add(*tags)
