@@ -152,8 +152,10 @@ def _move_children(survivor: Customer, other: Customer) -> dict[str, int]:
     for relation in Customer._meta.related_objects:
         if relation.one_to_many and relation.on_delete is models.PROTECT:
             name = relation.field.name
-            rows = relation.related_model._base_manager.filter(**{name: other}).update(**{name: survivor})
-            moved[relation.related_model._meta.label_lower] = rows
+            if rows := relation.related_model._base_manager.filter(**{name: other}).update(
+                **{name: survivor}
+            ):
+                moved[relation.related_model._meta.label_lower] = rows
     tags = list(other.tags.all())
     had = set(survivor.tags.values_list("pk", flat=True))
     survivor.tags.add(*tags)
