@@ -35,7 +35,7 @@ from guanxi.analytics.estimation.inputs import (
     check_weights,
     group,
 )
-from guanxi.analytics.estimation.optimize import maximize
+from guanxi.analytics.estimation.optimize import dot, maximize
 
 TIME_UNITS = ("day", "week")
 
@@ -135,17 +135,17 @@ class _Objective:
         ux, wx = self.ux, self.wx
         log_alpha = np.log(alpha)
         # Terms of x alone: ln Γ(r+x) − ln Γ(r) + r ln α + ln B(a, b+x) − ln B(a, b), summed over distinct x.
-        ll = wx @ (gammaln(r + ux) + gammaln(b + ux) - gammaln(a + b + ux))
+        ll = dot(wx, gammaln(r + ux) + gammaln(b + ux) - gammaln(a + b + ux))
         ll += self.total * (r * log_alpha - gammaln(r) - gammaln(b) + gammaln(a + b))
-        g_r = wx @ digamma(r + ux) + self.total * (log_alpha - digamma(r))
+        g_r = dot(wx, digamma(r + ux)) + self.total * (log_alpha - digamma(r))
         g_alpha = self.total * r / alpha
-        g_a = self.total * digamma(a + b) - wx @ digamma(a + b + ux)
-        g_b = wx @ (digamma(b + ux) - digamma(a + b + ux)) + self.total * (digamma(a + b) - digamma(b))
+        g_a = self.total * digamma(a + b) - dot(wx, digamma(a + b + ux))
+        g_b = dot(wx, digamma(b + ux) - digamma(a + b + ux)) + self.total * (digamma(a + b) - digamma(b))
         # No repeat purchase: the bracket is (α+T)^−r, summed over distinct T.
         log_T0 = np.log(alpha + self.uT0)
-        ll -= r * (self.wT0 @ log_T0)
-        g_r -= self.wT0 @ log_T0
-        g_alpha -= r * (self.wT0 @ (1.0 / (alpha + self.uT0)))
+        ll -= r * dot(self.wT0, log_T0)
+        g_r -= dot(self.wT0, log_T0)
+        g_alpha -= r * dot(self.wT0, 1.0 / (alpha + self.uT0))
         # Repeat buyers: ln[e^A3 + e^A4], A3 = −(r+x) ln(α+T), A4 = ln a − ln(b+x−1) − (r+x) ln(α+t_x).
         if len(self.x):
             w, rx = self.w, r + self.x
@@ -157,13 +157,13 @@ class _Objective:
             gap = log_T - log_t  # ln((α+T)/(α+t_x)) ≥ 0
             d = np.log(a) - log_b[self.ixp] + rx * gap  # A4 − A3
             share = expit(d)  # the dropped-out branch's share of the likelihood: 1 − P(alive)
-            ll += w @ (np.logaddexp(0.0, d) - rx * log_T)
-            g_r += w @ (share * gap - log_T)
+            ll += dot(w, np.logaddexp(0.0, d) - rx * log_T)
+            g_r += dot(w, share * gap - log_T)
             inv_T = (1.0 / (alpha + self.uT))[self.iT]
             inv_t = (1.0 / (alpha + self.ut))[self.it]
-            g_alpha -= w @ (rx * (inv_T + share * (inv_t - inv_T)))
-            g_a += (w @ share) / a
-            g_b -= w @ (share * inv_b[self.ixp])
+            g_alpha -= dot(w, rx * (inv_T + share * (inv_t - inv_T)))
+            g_a += dot(w, share) / a
+            g_b -= dot(w, share * inv_b[self.ixp])
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return -float(ll) / self.total, -grad / self.total
 
@@ -207,8 +207,8 @@ def fit(
     objective = _Objective(xs, txs, Ts, w)
     if initial is None:
         # λ's mean r/α near the observed rate of repeat purchases; a quarter drop out after a purchase.
-        mean_T = max(float(w @ Ts) / objective.total, 1e-9)
-        mean_x = max(float(w @ xs) / objective.total, 1e-3)
+        mean_T = max(dot(w, Ts) / objective.total, 1e-9)
+        mean_x = max(dot(w, xs) / objective.total, 1e-3)
         initial = Params(r=1.0, alpha=mean_T / mean_x, a=1.0, b=3.0)
     start = np.log([initial.r, initial.alpha, initial.a, initial.b])
     outcome = maximize(objective, start, max_iterations=max_iterations)

@@ -31,7 +31,7 @@ from scipy.special import digamma, gammaln
 
 from guanxi.analytics.estimation import bgnbd
 from guanxi.analytics.estimation.inputs import FloatArray, as_vector, check_counts, check_weights
-from guanxi.analytics.estimation.optimize import maximize
+from guanxi.analytics.estimation.optimize import dot, maximize
 
 MAX_PERIODS = 10_000
 
@@ -125,7 +125,7 @@ class _Objective:
         self.wx = np.bincount(ix, weights=w)
         self.xz = x * spend
         self.w_x = w * x
-        self.constant = -float(w @ np.log(spend))
+        self.constant = -dot(w, np.log(spend))
 
     def __call__(self, log_params: FloatArray) -> tuple[float, FloatArray]:
         p, q, gamma = np.exp(log_params)
@@ -133,14 +133,14 @@ class _Objective:
         pux = p * ux
         own = -np.log1p(gamma / self.xz)  # ln(x z̄ / (γ + x z̄))
         pooled = -np.log1p(self.xz / gamma)  # ln(γ / (γ + x z̄))
-        sum_own, sum_pooled = self.w_x @ own, self.w @ pooled
-        ll = wx @ (gammaln(pux + q) - gammaln(pux)) - self.total * gammaln(q)
+        sum_own, sum_pooled = dot(self.w_x, own), dot(self.w, pooled)
+        ll = dot(wx, gammaln(pux + q) - gammaln(pux)) - self.total * gammaln(q)
         ll += p * sum_own + q * sum_pooled + self.constant
         psi = digamma(pux + q)
-        g_p = (wx * ux) @ (psi - digamma(pux)) + sum_own
-        g_q = wx @ psi - self.total * digamma(q) + sum_pooled
+        g_p = dot(wx * ux, psi - digamma(pux)) + sum_own
+        g_q = dot(wx, psi) - self.total * digamma(q) + sum_pooled
         inv = 1.0 / (gamma + self.xz)
-        g_gamma = q / gamma * (self.w @ (self.xz * inv)) - p * (self.w_x @ inv)
+        g_gamma = q / gamma * dot(self.w, self.xz * inv) - p * dot(self.w_x, inv)
         grad = np.array([g_p * p, g_q * q, g_gamma * gamma])
         return -float(ll) / self.total, -grad / self.total
 
@@ -182,7 +182,7 @@ def fit(
     objective = _Objective(xs, spend, w)
     if initial is None:
         # With q = 2 the population mean spend pγ/(q−1) starts at the observed mean.
-        initial = Params(p=1.0, q=2.0, gamma=float(w @ spend) / objective.total)
+        initial = Params(p=1.0, q=2.0, gamma=dot(w, spend) / objective.total)
     start = np.log([initial.p, initial.q, initial.gamma])
     outcome = maximize(objective, start, max_iterations=max_iterations)
     p, q, gamma = (float(v) for v in outcome.parameters)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import minimize
 
 from guanxi.analytics.estimation.inputs import FloatArray
@@ -15,6 +17,12 @@ LOG_BOUND = 30.0
 # Near the optimum L-BFGS-B may stop on a line search that cannot improve the last digits ("ABNORMAL");
 # with the mean log-likelihood's gradient this small in every log-parameter the fit is at its maximum.
 GRADIENT_TOLERANCE = 1e-6
+
+
+def dot(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
+    """Σ a·b in numpy's own loop: `a @ b` goes to OpenBLAS, whose threads, on a machine whose cores are
+    busy, made the fits several times slower (a 600k-row dot: 0.36 ms on one thread, 4.4 ms on two)."""
+    return float(np.einsum("i,i->", a, b))
 
 
 @dataclass(frozen=True)
