@@ -20,6 +20,11 @@ its seconds and the peak resident memory of the process during it (VmHWM, reset 
 
     .venv/bin/python bench/fit_bench.py                      # CDNOW and 1,000,000 customers
     .venv/bin/python bench/fit_bench.py --customers 100000 --json
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/fit_bench.py
+
+On a machine whose cores are busy, OpenBLAS's threads (which scipy's L-BFGS-B uses for its small matrix
+steps) now and then stall a fit for tens of milliseconds: a CDNOW fit's median then moves from ~2 ms to
+~100 ms, and the million-customer fits take up to twice as long. OPENBLAS_NUM_THREADS=1 avoids it.
 """
 
 from __future__ import annotations
