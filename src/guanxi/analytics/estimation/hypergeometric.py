@@ -13,17 +13,20 @@ vanishes, and scipy returns inf or nan (x in the thousands over a year's horizon
     1 − H,  H = (1 − z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z),
 
 whose parameters no longer grow with x. Checked against mpmath at 60 digits on 5,000 random cases
-(r in [0.01, 50], α in [0.01, 5000], a in [0.01, 100] and within 1e-9 of 1, b in [0.01, 200], x up to
-20,000, T up to 5,000, t from 0.001 to 100,000), scipy 1.17's hyp2f1 of the transformed form gives E to
-a relative 1e-8 or better, except where 1 − H is itself tiny: a within about 1e-4 of 1, or a horizon
-minute against α + T. There the subtraction loses the digits (relative error about 1e-16 / |1 − H|,
-100 % at a = 1 where the formula is 0/0). For those rows this module sums the series
+(r in [0.01, 50], α in [0.01, 5000], a in [0.01, 100] and near 1, b in [0.01, 200], x up to 20,000, T up
+to 5,000, t from 0.001 to 100,000), scipy 1.17's hyp2f1 of the transformed form gives E to a relative
+1e-8 or better, except where 1 − H is itself tiny: a within about 1e-4 of 1, or a horizon minute against
+α + T. There the subtraction loses the digits (relative error about 1e-16 / |1 − H|, 100 % at a = 1 where
+the formula is 0/0). For those rows this module sums the series
 
     (1 − H) / (a − 1) = (1 − (1 − z)^(a−1)) / (a − 1) − (1 − z)^(a−1) · Σ_{k≥1} u_k,
     u_k = (a+b−1−r)_k (a)_(k−1) / ((a+b+x−1)_k k!) · z^k,
 
-in which (a − 1) has been divided out exactly, so nothing cancels; the first term is computed with
-expm1/log1p and tends to −log(1 − z) at a = 1.
+in which (a − 1) has been divided out exactly; the first term is computed with expm1/log1p and tends to
+−log(1 − z) at a = 1. With both, on 1,362 further cases of the same ranges (z ≤ 0.999, a = 1 exactly
+among them) the worst relative error of E was 7e-9. The series converges like z^k: slow only for z near 1
+with a near 1, where after SERIES_MAX_TERMS terms it adds a geometric estimate of the tail (at a = 1,
+z = 0.99999: relative error 8e-5, 2.5 s for that one row).
 """
 
 from __future__ import annotations
