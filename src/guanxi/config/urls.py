@@ -13,5 +13,6 @@ urlpatterns = [
     path("imports/", include("guanxi.imports.urls")),
     path("catalog/", include("guanxi.catalog.urls")),
     path("sales/", include("guanxi.sales.urls")),
+    path("analytics/", include("guanxi.analytics.urls_board")),
     path("audit/", include("guanxi.audit.urls")),
 ]

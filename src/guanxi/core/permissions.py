@@ -50,6 +50,7 @@ PERMISSIONS = {
     "order.view": _("View orders"),
     "order.create": _("Book orders"),
     "order.refund": _("Refund orders"),
+    "order.import": _("Import orders from files"),
     "analytics.view": _("View analytics: RFM segments, churn risk, lifetime value, recommendations"),
     "analytics.refresh": _("Recompute the analytics and change their settings"),
 }
@@ -80,6 +81,7 @@ ROLES: dict[str, dict[str, Any]] = {
             "order.view",
             "order.create",
             "order.refund",
+            "order.import",
             "analytics.view",
             "analytics.refresh",
         },

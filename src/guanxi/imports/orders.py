@@ -107,9 +107,9 @@ def _parse_moment(text: str) -> datetime | None:
     text = text.strip()
     match = _MOMENT.match(text) or _COMPACT.match(text)
     if match:
-        parts = [int(p) if p else 0 for p in match.groups()]
+        year, month, day, hour, minute, second = (int(p) if p else 0 for p in match.groups())
         try:
-            return datetime(*parts[:3], *parts[3:6])  # type: ignore[misc]
+            return datetime(year, month, day, hour, minute, second)
         except ValueError:
             return None
     if _SERIAL.match(text):  # an Excel date-time as its day count and fraction

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db import models, transaction
 from django.utils.translation import gettext as _
@@ -152,10 +152,9 @@ def _move_children(survivor: Customer, other: Customer) -> dict[str, int]:
     for relation in Customer._meta.related_objects:
         if relation.one_to_many and relation.on_delete is models.PROTECT:
             name = relation.field.name
-            if rows := relation.related_model._base_manager.filter(**{name: other}).update(
-                **{name: survivor}
-            ):
-                moved[relation.related_model._meta.label_lower] = rows
+            model = cast(type[models.Model], relation.related_model)
+            if rows := model._base_manager.filter(**{name: other}).update(**{name: survivor}):
+                moved[model._meta.label_lower] = rows
     tags = list(other.tags.all())
     had = set(survivor.tags.values_list("pk", flat=True))
     survivor.tags.add(*tags)

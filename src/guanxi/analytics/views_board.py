@@ -1,0 +1,91 @@
+"""The KPI board (数据看板): key figures and charts, each chart's data also as CSV."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from typing import cast
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from guanxi.analytics import kpis
+from guanxi.analytics.forms_board import BoardFilterForm
+from guanxi.catalog.selectors import store_list
+from guanxi.core.permissions import ALL, scope_of
+from guanxi.core.web import requires
+from guanxi.customers.exports import FORMULA_STARTS
+from guanxi.users import selectors as user_selectors
+from guanxi.users.models import User
+
+
+def _form(request: HttpRequest, actor: User) -> BoardFilterForm:
+    teams = user_selectors.team_list(actor=actor) if scope_of(actor) == ALL else None
+    return BoardFilterForm(request.GET or None, stores=store_list(actor=actor), teams=teams)
+
+
+def _display(value: kpis.KpiValue) -> str:
+    if value.value is None:
+        return "—"
+    if value.kind == "money":
+        return f"¥{value.value:,.2f}"
+    if value.kind == "share":
+        return f"{value.value * 100:.1f}%"
+    return f"{value.value:,}"
+
+
+def _plain(value: object) -> object:
+    """A cell as a chart reads it: money and shares as numbers."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+@requires("analytics.view")
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    actor = cast(User, request.user)
+    form = _form(request, actor)
+    filters = form.filters()
+    values = kpis.kpi_values(actor=actor, filters=filters)
+    charts = [chart(actor=actor, filters=filters) for chart in kpis.CHARTS.values()]
+    data = {
+        t.key: {"columns": t.columns, "rows": [[_plain(c) for c in row] for row in t.rows]} for t in charts
+    }
+    return render(
+        request,
+        "analytics/board.html",
+        {
+            "nav": "board",
+            "form": form,
+            "filters": filters,
+            "kpis": [(v, _display(v)) for v in values],
+            "charts": {t.key: t for t in charts},
+            "chart_data": data,
+            "run": kpis.last_run(),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@requires("analytics.view")
+@require_GET
+def board_csv(request: HttpRequest, key: str) -> HttpResponse:
+    """One chart's rows (or the key figures) as CSV, UTF-8 with BOM so Excel reads Chinese."""
+    actor = cast(User, request.user)
+    filters = _form(request, actor).filters()
+    if key == "kpis":
+        table = kpis.kpi_table(kpis.kpi_values(actor=actor, filters=filters))
+    elif key in kpis.CHARTS:
+        table = kpis.CHARTS[key](actor=actor, filters=filters)
+    else:
+        raise Http404(_("There is no such chart."))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"guanxi-{key}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in FORMULA_STARTS else c for c in row])
+    return response
