@@ -92,3 +92,16 @@ def api_me(secret: str) -> Any:
 def _fast_passwords(settings: Any) -> None:
     """PBKDF2 costs half a second a user; tests check behaviour, not hashing strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Tests marked `postgres_only` (real concurrent writers) belong to the PostgreSQL pass of the suite
+    (scripts/test.sh runs both); on SQLite they are deselected, not skipped, and said so."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("postgres_only") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept

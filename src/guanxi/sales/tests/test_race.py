@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from guanxi.core.errors import ValidationFailed
 from guanxi.customers.models import Customer, TimelineEntry
@@ -18,12 +18,7 @@ from guanxi.users.models import User
 
 # SQLite under pytest is one in-memory database shared between connections, which answers a second
 # writer "table is locked" at once instead of waiting; test_services covers the lost race there.
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="needs a database with real concurrent writers"
-    ),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
 
 def _together(count: int, work: Callable[[], Any]) -> list[Any]:
