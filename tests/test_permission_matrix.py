@@ -16,16 +16,21 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from guanxi.catalog import services as catalog_services
 from guanxi.core.permissions import ROLES, can
 from guanxi.customers import services as customer_services
 from guanxi.imports import services as import_services
 from guanxi.imports.models import ImportJob
+from guanxi.sales import services as sales_services
 from guanxi.users.models import Team, User
 from guanxi.users.services import token_create
 
 # Framework routes whose access Django itself decides.
 FRAMEWORK = {"set_language": "public"}
 OBJECT_KINDS = ("customer", "contact", "asset", "tag", "customfield", "user", "team", "token")
+OBJECT_KINDS += ("product", "store")
+# Records seen through a customer: 404 outside the reader's scope.
+SCOPED_KINDS = ("customer", "contact", "asset", "order")
 
 
 def iter_routes(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -73,7 +78,8 @@ def world(
         asset = customer_services.asset_create(
             actor=admin, customer=company, kind="site", address="深圳市南山区1号"
         )
-        return {"customer": company, "contact": contact, "asset": asset}
+        order = sales_services.order_create(actor=admin, customer=company, amount="10")
+        return {"customer": company, "contact": contact, "asset": asset, "order": order}
 
     return {
         "admin": admin,
@@ -83,6 +89,8 @@ def world(
         "other": records(stranger),
         "tag": tag,
         "customfield": field,
+        "product": catalog_services.product_create(actor=admin, sku="92#", name="92号汽油", price="7.89"),
+        "store": catalog_services.store_create(actor=admin, code="NS01", name="南山加油站"),
         "team_obj": team_a,
         "stranger": stranger,
     }
@@ -104,7 +112,7 @@ def fill(route: str, pattern: URLPattern, actor: User, where: str, world: dict[s
         nonlocal kinds
         kind = kind_of(pattern.name or "", match.group(2))
         kinds = kind
-        if kind in ("customer", "contact", "asset"):
+        if kind in SCOPED_KINDS:
             source = {"own": world["records"][actor.role], "team": world["team"], "other": world["other"]}[
                 where
             ]
@@ -115,6 +123,8 @@ def fill(route: str, pattern: URLPattern, actor: User, where: str, world: dict[s
             return str(world["team_obj"].pk)
         if kind == "job":  # an import job is seen only by its importer (and an administrator)
             return str(import_job_for(actor if can(actor, "customer.import") else world["admin"]).pk)
+        if kind == "key":  # a KPI board download
+            return "revenue"
         if kind == "token":
             token, _secret = token_create(actor=actor, user=actor, name="matrix")
             return str(token.pk)
@@ -153,11 +163,11 @@ def test_route_by_role_and_scope(route: str, pattern: URLPattern, world: dict[st
             label = f"{method} {url} as {role} ({where})"
             if access not in ("signed-in", None) and not can(user, access):
                 assert status == 403, label
-            elif kind in ("customer", "contact", "asset") and not visible(role, where):
+            elif kind in SCOPED_KINDS and not visible(role, where):
                 assert status == 404, label
             else:
                 assert status not in (403, 404) and status < 500, f"{label}: {status}"
-            if kind not in ("customer", "contact", "asset"):
+            if kind not in SCOPED_KINDS:
                 break  # the record does not depend on scope
     anonymous = Client().get(fill(route, pattern, world["admin"], "own", world)[0])
     assert anonymous.status_code in (302, 405), f"anonymous {route}: {anonymous.status_code}"
