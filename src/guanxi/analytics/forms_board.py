@@ -18,9 +18,13 @@ MAX_DAYS = 3660  # ten years: enough for any board, and a bound on what one requ
 
 class BoardFilterForm(forms.Form):
     start = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput({"type": "date"})
+        label=gettext_lazy("From"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
     )
-    end = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d")
+    )
     store = forms.ModelChoiceField(
         label=gettext_lazy("Store"),
         queryset=Store.objects.none(),
@@ -38,6 +42,8 @@ class BoardFilterForm(forms.Form):
         self, *args: Any, stores: QuerySet[Store], teams: QuerySet[Team] | None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        default = BoardFilters.default()
+        self.fields["start"].initial, self.fields["end"].initial = default.start, default.end
         self.fields["store"].queryset = stores  # type: ignore[attr-defined]
         if teams is None:
             del self.fields["team"]

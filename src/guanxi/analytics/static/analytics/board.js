@@ -27,8 +27,8 @@
     if (revenue) {
       chart("revenue", {
         tooltip: { trigger: "axis" },
-        legend: { data: [revenue.columns[1], revenue.columns[2]] },
-        grid: { left: 64, right: 56, top: 40, bottom: 32 },
+        legend: { top: 0, data: [revenue.columns[1], revenue.columns[2]] },
+        grid: { left: 16, right: 16, top: 48, bottom: 8, containLabel: true },
         xAxis: { type: "category", data: column("revenue", 0) },
         yAxis: [{ type: "value", name: "¥" }, { type: "value", splitLine: { show: false } }],
         series: [
@@ -51,7 +51,7 @@
               "<br>" + segments.columns[3] + ": " + (row[3] * 100).toFixed(1) + "%";
           },
         },
-        grid: { left: 150, right: 32, top: 16, bottom: 24 },
+        grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
         xAxis: { type: "value" },
         yAxis: { type: "category", inverse: true, data: column("segments", 0) },
         series: [{ name: segments.columns[1], type: "bar", data: column("segments", 1) }],
@@ -61,8 +61,9 @@
     if (data.clv) {
       chart("clv", {
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-        grid: { left: 56, right: 24, top: 24, bottom: 40 },
-        xAxis: { type: "category", name: data.clv.columns[0], nameLocation: "middle", nameGap: 28, data: column("clv", 0) },
+        grid: { left: 8, right: 16, top: 16, bottom: 32, containLabel: true },
+        xAxis: { type: "category", name: data.clv.columns[0], nameLocation: "middle", nameGap: 28,
+                 axisLabel: { interval: 0 }, data: column("clv", 0) },
         yAxis: { type: "value" },
         series: [{ name: data.clv.columns[1], type: "bar", barWidth: "70%", data: column("clv", 1) }],
       });
