@@ -162,9 +162,9 @@ def worker(args: argparse.Namespace, database: str, size: int) -> int:
     django.setup()
     from django.core.management import call_command
     from django.db.models import Count
+
     from guanxi.analytics.models import CustomerMetrics
     from guanxi.analytics.services import analytics_refresh
-
     from guanxi.customers.demo import demo_setup
     from guanxi.sales.demo import demo_orders_load
     from guanxi.sales.models import Order
@@ -185,7 +185,7 @@ def worker(args: argparse.Namespace, database: str, size: int) -> int:
     parquet = data_dir / "orders.parquet"
     _export_parquet(parquet)
     duckdb_seconds = _duckdb_rfm(parquet)
-    bands = dict(CustomerMetrics.objects.values_list("churn_band").annotate(n=Count("pk")))
+    bands = dict(CustomerMetrics.objects.values_list("band").annotate(n=Count("pk")))
     params = run.parameters or {}
     fit = ", ".join(f"{k}={params[k]:.3g}" for k in ("r", "alpha", "a", "b") if k in params)
     print(
@@ -198,7 +198,7 @@ def worker(args: argparse.Namespace, database: str, size: int) -> int:
                 "refresh_seconds": refresh_seconds,
                 "peak_mb": peak,
                 "duckdb_seconds": duckdb_seconds,
-                "segments": CustomerMetrics.objects.values("rfm_segment").distinct().count(),
+                "segments": CustomerMetrics.objects.values("segment").distinct().count(),
                 "at_risk": bands.get("at_risk", 0) + bands.get("churned", 0),
                 "fit": fit,
             }
@@ -215,13 +215,17 @@ def _progress(done: int, total: int, orders: int) -> None:
 def _export_parquet(path: Path) -> None:
     """The orders as the RFM reads them (customer, time, net amount, status), into a Parquet file."""
     import duckdb
-    from django.db import connection
+    from django.db import connection, transaction
 
     from guanxi.sales.models import Order
 
     table = Order._meta.db_table
     staging = path.with_suffix(".csv")
-    with staging.open("w", newline="", encoding="utf-8") as handle, connection.cursor() as cursor:
+    with (
+        staging.open("w", newline="", encoding="utf-8") as handle,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         out = csv.writer(handle)
         out.writerow(["customer_id", "ordered_at", "net", "status"])
         if connection.vendor == "postgresql":
