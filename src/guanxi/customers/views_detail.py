@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanxi.analytics import selectors as analytics_selectors
 from guanxi.core.errors import NotFound, ValidationFailed
 from guanxi.core.http import AuthedRequest
 from guanxi.core.masking import mask_email, mask_text
@@ -101,6 +102,8 @@ def _context(
         context["asset_form"] = AssetForm()
     if sections == SECTIONS and can(request.user, "order.view"):  # the whole page: its purchase summary
         context["purchase"] = sales_selectors.customer_purchase_summary(actor=request.user, customer=customer)
+    if sections == SECTIONS:  # and its value and churn risk, for those who may see analytics
+        context["analytics"] = analytics_selectors.customer_analytics(actor=request.user, customer=customer)
     context.update(overrides)
     return context
 
