@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guanxi.analytics.models import Band, CustomerMetrics, ModelRun, Segment
+from guanxi.analytics.selectors import segment_action
 from guanxi.catalog.money import round_money
 from guanxi.core.permissions import ensure_can, scope_q
 from guanxi.customers.models import Customer
@@ -320,13 +321,14 @@ def segment_table(*, actor: User, filters: BoardFilters) -> Table:
     table = Table(
         "segments",
         _("RFM segments"),
-        [_("Segment"), _("Customers"), _("Spend in the RFM window"), _("Share of spend")],
+        [_("Segment"), _("Customers"), _("Spend in the RFM window"), _("Share of spend"), _("What to do")],
     )
     for segment in Segment:
         row = rows.get(segment.value)
         spend = _cents(row["spend"] if row else None)
         share = float(spend / total) if total else 0.0
-        table.rows.append([str(segment.label), row["n"] if row else 0, spend, round(share, 4)])
+        action = segment_action(segment.value)
+        table.rows.append([str(segment.label), row["n"] if row else 0, spend, round(share, 4), action])
     return table
 
 

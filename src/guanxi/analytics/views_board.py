@@ -6,16 +6,19 @@ import csv
 from decimal import Decimal
 from typing import cast
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from guanxi.analytics import kpis
+from guanxi.analytics import kpis, selectors, services
 from guanxi.analytics.forms_board import BoardFilterForm
+from guanxi.analytics.models import Band
 from guanxi.catalog.selectors import store_list
-from guanxi.core.permissions import ALL, scope_of
-from guanxi.core.web import requires
+from guanxi.core.permissions import ALL, can, scope_of
+from guanxi.core.web import paginate, requires
 from guanxi.customers.exports import FORMULA_STARTS
 from guanxi.users import selectors as user_selectors
 from guanxi.users.models import User
@@ -64,6 +67,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "chart_data": data,
             "run": kpis.last_run(),
             "query": request.GET.urlencode(),
+            "may_refresh": can(actor, "analytics.refresh"),
         },
     )
 
@@ -89,3 +93,35 @@ def board_csv(request: HttpRequest, key: str) -> HttpResponse:
     for row in table.rows:
         writer.writerow(["'" + c if isinstance(c, str) and c[:1] in FORMULA_STARTS else c for c in row])
     return response
+
+
+@requires("analytics.refresh")
+@require_POST
+def board_refresh(request: HttpRequest) -> HttpResponse:
+    """Queue a full analytics refresh now rather than tonight."""
+    services.analytics_refresh_queue(actor=request.user)
+    messages.success(
+        request,
+        _("The analytics are being computed again in the background; reload this page in a minute or two."),
+    )
+    return redirect("analytics-board")
+
+
+@requires("analytics.view")
+@require_GET
+def early_warning(request: HttpRequest) -> HttpResponse:
+    """Customers at risk of churning (or churned), most value at risk first, each with why in words."""
+    actor = cast(User, request.user)
+    band = request.GET.get("band", Band.AT_RISK)
+    band = band if band in (Band.AT_RISK, Band.CHURNED) else Band.AT_RISK
+    page = paginate(
+        request,
+        selectors.early_warning(actor=actor, bands=(band,)).select_related("customer"),
+        settings.GUANXI_PAGE_SIZE,
+    )
+    rows = [(m, selectors.churn_reason(m)) for m in page.items]
+    return render(
+        request,
+        "analytics/warning.html",
+        {"nav": "warning", "page": page, "rows": rows, "band": band, "bands": [Band.AT_RISK, Band.CHURNED]},
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
 from guanxi.analytics.kpis import (
     BoardFilters,
@@ -23,6 +24,7 @@ from guanxi.analytics.kpis import (
     segment_table,
 )
 from guanxi.analytics.models import Band, CustomerMetrics, ModelRun, Segment
+from guanxi.analytics.selectors import segment_action
 from guanxi.catalog.models import Store
 from guanxi.core.errors import PermissionDenied
 from guanxi.customers.models import Customer
@@ -147,9 +149,10 @@ def test_segments_lifetime_values_and_bands_come_from_the_last_refresh(history: 
     _metrics(history.lapsed, run, Segment.GENERAL_RETAIN, Band.AT_RISK, "12000.00", "9000.00")
 
     segments = {row[0]: row[1:] for row in segment_table(actor=history.admin, filters=OCTOBER).rows}
-    assert segments[str(Segment.IMPORTANT_VALUE.label)] == [2, Decimal("255.00"), 0.1753]
-    assert segments[str(Segment.GENERAL_RETAIN.label)] == [1, Decimal("1200.00"), 0.8247]
-    assert segments[str(Segment.GENERAL_KEEP.label)] == [0, Decimal(0), 0.0]
+    assert segments[str(Segment.IMPORTANT_VALUE.label)][:3] == [2, Decimal("255.00"), 0.1753]
+    assert segments[str(Segment.GENERAL_RETAIN.label)][:3] == [1, Decimal("1200.00"), 0.8247]
+    assert segments[str(Segment.GENERAL_KEEP.label)][:3] == [0, Decimal(0), 0.0]
+    assert segments[str(Segment.GENERAL_KEEP.label)][3] == segment_action(Segment.GENERAL_KEEP)
     clv = dict(clv_table(actor=history.admin, filters=OCTOBER).rows)
     assert (clv["0–100"], clv["1,000–3,000"], clv["10,000–30,000"], clv["30,000+"]) == (1, 1, 1, 0)
     bands = {row[0]: row[1:] for row in band_table(actor=history.admin, filters=OCTOBER).rows}
@@ -214,3 +217,42 @@ def test_the_board_is_closed_to_roles_without_analytics(
     assert client_for(service).get("/analytics/").status_code == 403
     assert client_for(service).get("/analytics/kpis.csv").status_code == 403
     assert client_for(None).get("/analytics/").status_code == 302
+
+
+def test_the_early_warning_lists_customers_at_risk_with_why(
+    history: History, client_for: Callable[..., Client]
+) -> None:
+    now = timezone.now()
+    run = ModelRun.objects.create(
+        model_version="test", status=ModelRun.Status.SUCCEEDED, started_at=now, finished_at=now
+    )
+    _metrics(history.regular, run, Segment.IMPORTANT_VALUE, Band.ACTIVE, "2500.00", "100.00")
+    _metrics(history.newcomer, run, Segment.IMPORTANT_VALUE, Band.AT_RISK, "50.00", "30.00")
+    _metrics(history.lapsed, run, Segment.GENERAL_RETAIN, Band.AT_RISK, "12000.00", "9000.00")
+
+    page = client_for(history.admin).get("/analytics/warning/").content.decode()
+    own = client_for(history.sales).get("/analytics/warning/").content.decode()
+
+    assert page.index("流失客户") < page.index("新客户")  # the most value at risk first
+    assert "老客户" not in page  # active
+    assert "¥9,000.00" in page
+    assert "流失客户" not in own and "新客户" in own  # a sales person's own customers only
+
+
+def test_those_allowed_can_ask_for_the_analytics_again_now(
+    history: History, client_for: Callable[..., Client], django_capture_on_commit_callbacks: Any
+) -> None:
+    was, HUEY.immediate = HUEY.immediate, True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            denied = client_for(history.sales).post("/analytics/refresh")
+            asked = client_for(history.manager).post("/analytics/refresh")
+    finally:
+        HUEY.immediate = was
+
+    assert denied.status_code == 403
+    assert asked.status_code == 302
+    run = ModelRun.objects.get()
+    assert (run.started_by, run.status) == (history.manager, ModelRun.Status.SUCCEEDED)
+    assert "Compute again now" in client_for(history.manager).get("/analytics/").content.decode()
+    assert "Compute again now" not in client_for(history.sales).get("/analytics/").content.decode()
