@@ -31,6 +31,7 @@ assets: $(STAMP)
 run: install
 	$(BIN)/guanxi migrate --no-input
 	$(BIN)/guanxi setup_demo
+	$(BIN)/guanxi demo_orders --first-start
 	@echo "Serving on http://$(HOST):$(PORT)/"
 	@$(BIN)/guanxi run_huey --workers 2 & consumer=$$!; trap 'kill $$consumer 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/gunicorn guanxi.config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
@@ -46,10 +47,13 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/guanxi makemigrations --check --dry-run
 
-# Search, pages and duplicates (bench/run.py), then imports (bench/import_bench.py); see bench/README.md.
+# Search, pages and duplicates (bench/run.py), imports (bench/import_bench.py), the analytics refresh
+# (bench/analytics_bench.py) and the model fits (bench/fit_bench.py); see bench/README.md.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/import_bench.py $(IMPORT_BENCH_ARGS)
+	$(BIN)/python bench/analytics_bench.py $(ANALYTICS_BENCH_ARGS)
+	$(BIN)/python bench/fit_bench.py
 
 messages: install
 	cd src/guanxi && ../../$(BIN)/guanxi makemessages -l zh_Hans -l en --no-obsolete && ../../$(BIN)/guanxi compilemessages
