@@ -44,6 +44,13 @@ EXPECTED = {
             "customer.import",
             "customer.export",
             "tag.manage",
+            "catalog.manage",
+            "order.view",
+            "order.create",
+            "order.refund",
+            "order.import",
+            "analytics.view",
+            "analytics.refresh",
         },
     ),
     "sales": (
@@ -56,15 +63,22 @@ EXPECTED = {
             "customer.note",
             "consent.change",
             "tag.apply",
+            "order.view",
+            "order.create",
+            "analytics.view",
         },
     ),
     "service": (
         TEAM,
         True,
-        {"customer.view", "customer.change", "customer.note", "consent.change", "tag.apply"},
+        {"customer.view", "customer.change", "customer.note", "consent.change", "tag.apply", "order.view"},
     ),
-    "marketing": (ALL, False, {"customer.view", "customer.export", "tag.apply", "tag.manage"}),
-    "viewer": (TEAM, False, {"customer.view"}),
+    "marketing": (
+        ALL,
+        False,
+        {"customer.view", "customer.export", "tag.apply", "tag.manage", "order.view", "analytics.view"},
+    ),
+    "viewer": (TEAM, False, {"customer.view", "order.view"}),
 }
 
 
