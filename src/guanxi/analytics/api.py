@@ -70,7 +70,7 @@ def metrics_list(request: ApiRequest, filters: Query[MetricsQuery]) -> dict[str,
 def metrics_get(request: ApiRequest, customer_id: int) -> dict[str, Any]:
     """The customer's metrics (null before their first refresh) and recommendations, best first."""
     metrics = selectors.metrics_get(actor=request.auth, customer_id=customer_id)
-    items = selectors.recommendations_of(actor=request.auth, customer_id=customer_id)
+    items = selectors.recommendations_of(metrics=metrics)
     return {
         "customer_id": customer_id,
         "metrics": _metrics(metrics) if metrics is not None else None,

@@ -46,8 +46,8 @@ AUDIT_COLUMNS = (
 ENTRY_COLUMNS = ("customer_id", "occurred_at", "kind", "actor_id", "data")
 
 
-def _moves_sql() -> tuple[str, list[Any]]:
-    customers, metrics = Customer._meta.db_table, CustomerMetrics._meta.db_table
+def _moves_sql(metrics: str) -> tuple[str, list[Any]]:
+    customers = Customer._meta.db_table
     sql = f"""
         SELECT c.id, c.stage, m.band, m.orders_count
         FROM {customers} c JOIN {metrics} m ON m.customer_id = c.id
@@ -62,12 +62,12 @@ def _target(band: str, orders: int) -> str:
     return band  # the bands at_risk and churned are stages of the same name
 
 
-def stages_follow_bands(*, actor: Any, run_id: int, now: datetime) -> dict[str, int]:
-    """Move the stages of the stored metrics' customers (see the module); returns the moves by new stage.
-
-    Runs inside the caller's transaction, after the metrics are written.
-    """
-    sql, params = _moves_sql()
+def stages_follow_bands(
+    *, actor: Any, run_id: int, now: datetime, metrics: str = CustomerMetrics._meta.db_table
+) -> dict[str, int]:
+    """Move the stages of the customers in the metrics table `metrics` (the new rows, before they take
+    the stored ones' place); returns the moves by new stage. Runs inside the caller's transaction."""
+    sql, params = _moves_sql(metrics)
     chunks = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -199,6 +199,8 @@ class CustomerMetrics(models.Model):
     )
     # t_x / x: the customer's own average days between purchase days (None for one-time buyers).
     typical_interval_days = models.FloatField(_("usual days between purchases"), null=True, blank=True)
+    # The customer's recommendation list (ProductRecommendation.key); None: nothing to recommend.
+    recommendation_key = models.PositiveIntegerField(_("recommendation list"), null=True, blank=True)
     run = models.ForeignKey(
         ModelRun, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
@@ -246,19 +248,19 @@ class ProductPair(models.Model):
 
 
 class ProductRecommendation(models.Model):
-    """A product suggested to a customer who has not bought it, best first (`rank` 1)."""
+    """One place of a recommendation list: a product to offer, best first (`rank` 1).
+
+    A list belongs to every customer whose metrics carry its `key` (CustomerMetrics.recommendation_key):
+    customers who bought the same products and are in the same RFM segment get the same suggestions, so
+    each list is stored once, not once per customer (a few thousand rows a night instead of five a
+    customer). Keys are numbered afresh by each run, which rewrites both tables together.
+    """
 
     class Reason(models.TextChoices):
         BOUGHT_TOGETHER = "together", _("Often bought with what the customer bought")
-        POPULAR = "popular", _("Popular in the customer's segment")
+        POPULAR = "popular", _("Popular with customers like this one")
 
-    customer = models.ForeignKey(
-        Customer,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="recommendations",
-        db_index=False,
-    )
+    key = models.PositiveIntegerField(_("list"))
     product = models.ForeignKey(Product, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     rank = models.PositiveSmallIntegerField(_("rank"))
     # Bought together: the sum of the confidences of the pairs leading here. Popular: the share of the
@@ -280,12 +282,10 @@ class ProductRecommendation(models.Model):
     )
 
     class Meta:
-        ordering = ["customer", "rank"]
+        ordering = ["key", "rank"]
         verbose_name = _("recommendation")
         verbose_name_plural = _("recommendations")
-        constraints = [
-            models.UniqueConstraint(fields=["customer", "rank"], name="recommendation_customer_rank_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["key", "rank"], name="recommendation_key_rank_unique")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} #{self.rank}: {self.product_id}"
+        return f"list {self.key} #{self.rank}: {self.product_id}"

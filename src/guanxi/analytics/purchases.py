@@ -1,9 +1,9 @@
 """Reading the purchase history for the analytics: one SQL aggregate per customer, streamed into numpy.
 
 The database does the scanning. The statement groups the orders by customer and local calendar day, then
-by customer; its rows (one a customer) come through a server-side cursor on PostgreSQL in batches, each
-batch turned into numpy columns at once, so memory holds a few numbers a customer and no Python object
-per customer.
+by customer; its rows (one a customer) come as a binary COPY on PostgreSQL, a batch at a time on SQLite,
+straight into numpy columns (streams.int_rows), so memory holds a few numbers a customer and no Python
+object per customer.
 
 What counts: orders that are completed or partially refunded (an order refunded in full is no purchase),
 worth their total less what was refunded, on or before the last day of the observation window. A
@@ -14,7 +14,6 @@ such order: BG/NBD counts repeat purchase days, so two fill-ups on one day are o
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from django.conf import settings
 from django.db import connection
 from numpy.typing import NDArray
 
+from guanxi.analytics.streams import int_rows
 from guanxi.sales.models import Order
 
 EPOCH = date(1970, 1, 1)
@@ -92,10 +92,11 @@ class Base:
 
 
 def _fixed_offset_seconds(zone: zoneinfo.ZoneInfo, until: date) -> int | None:
-    """The zone's UTC offset when it has kept one offset all year (Asia/Shanghai), else None."""
+    """The zone's UTC offset when it has kept one offset for the last 30 years (Asia/Shanghai has since
+    1992), else None."""
     offsets = {
         zone.utcoffset(datetime(year, month, 1))
-        for year in (until.year - 1, until.year)
+        for year in range(until.year - 30, until.year + 1)
         for month in (1, 4, 7, 10)
     }
     if len(offsets) != 1:
@@ -107,9 +108,11 @@ def _fixed_offset_seconds(zone: zoneinfo.ZoneInfo, until: date) -> int | None:
 def _day_sql(until: date) -> tuple[str, list[Any]]:
     """SQL for an order's local calendar day as days since 1970-01-01, with its parameters."""
     zone_name = settings.TIME_ZONE
-    if connection.vendor == "postgresql":
-        return "((ordered_at AT TIME ZONE %s)::date - DATE '1970-01-01')", [zone_name]
     offset = _fixed_offset_seconds(zoneinfo.ZoneInfo(zone_name), until)
+    if connection.vendor == "postgresql":
+        if offset is not None:  # plain arithmetic: about twice as fast as a time zone lookup a row
+            return "CAST(FLOOR((date_part('epoch', ordered_at) + %s) / 86400) AS BIGINT)", [offset]
+        return "CAST((ordered_at AT TIME ZONE %s)::date - DATE '1970-01-01' AS BIGINT)", [zone_name]
     if offset is not None:
         # Django keeps SQLite datetimes as UTC text, which julianday reads; the offset makes it local.
         return "CAST(julianday(ordered_at, %s) - 2440587.5 AS INTEGER)", [f"{offset:+d} seconds"]
@@ -149,22 +152,10 @@ def base_sql(until: date, window_days: int) -> tuple[str, list[Any]]:
     return sql, [start, start, *day_params, *PURCHASE_STATUSES, end]
 
 
-Progress = Callable[[int], None]
-
-
-def base_read(*, until: date, window_days: int, progress: Progress | None = None) -> Base:
+def base_read(*, until: date, window_days: int) -> Base:
     """Every customer's purchase summary up to `until` (inclusive), RFM window of `window_days` days."""
     sql, params = base_sql(until, window_days)
-    chunks: list[NDArray[np.int64]] = []
-    done = 0
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(BATCH):
-            chunks.append(np.array(rows, dtype=np.int64).reshape(len(rows), 9))
-            done += len(rows)
-            if progress:
-                progress(done)
-    table = np.concatenate(chunks) if chunks else np.zeros((0, 9), dtype=np.int64)
+    table = int_rows(sql, params, 9)
     table = table[np.argsort(table[:, 0], kind="stable")]
     columns = [np.ascontiguousarray(table[:, i]) for i in range(9)]
     first_key = columns[8]

@@ -9,7 +9,7 @@ A customer's recommendations are the active products they never bought, scored b
 did buy: the sum over their products q of confidence(q → p), for pairs with lift above 1 (bought
 together more often than by chance), best first; the product q with the strongest pair is the reason.
 Places left over go to the most bought products of the customer's RFM segment (the share of its
-customers who bought each).
+customers who bought each), then to the whole base's.
 
 The work is bounded by products², not customers: the database counts the pairs, customers' product sets
 come as arrays, and customers who bought the same set of products in the same segment share one list,
@@ -19,7 +19,6 @@ worked out once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,10 +27,12 @@ import numpy as np
 from django.db import connection
 from numpy.typing import NDArray
 
-from guanxi.analytics.models import ProductRecommendation
-from guanxi.analytics.purchases import BATCH, PURCHASE_STATUSES, window_end
+from guanxi.analytics.models import ProductRecommendation, Segment
+from guanxi.analytics.purchases import PURCHASE_STATUSES, window_end
+from guanxi.analytics.streams import int_rows
 from guanxi.sales.models import Order, OrderLine
 
+SEGMENT_COUNT = tuple(Segment)
 MIN_ORDERS_TOGETHER = 2
 NEIGHBOURS = 20  # the strongest pairs kept per product when scoring
 
@@ -55,25 +56,67 @@ def _purchases(until: date) -> tuple[str, list[Any]]:
     return "o.status IN (%s, %s) AND o.ordered_at < %s", [*PURCHASE_STATUSES, end]
 
 
-def product_pairs(*, until: date, min_support: float) -> tuple[list[Pair], dict[int, int], int]:
-    """The pairs (both directions), each product's order count, and the number of orders with lines."""
+@dataclass
+class Bought:
+    """What each customer bought: (customer, product) rows sorted by customer, each with the number of
+    the customer's purchase orders that hold the product; and the purchase orders with lines in all."""
+
+    customer: NDArray[np.int64]
+    product: NDArray[np.int64]
+    orders: NDArray[np.int64]
+    total_orders: int
+
+    def product_orders(self) -> dict[int, int]:
+        """Purchase orders holding each product (an order is one customer's, so the customers' add up)."""
+        if not len(self.product):
+            return {}
+        products, index = np.unique(self.product, return_inverse=True)
+        counts = np.bincount(index, weights=self.orders).astype(np.int64)
+        return dict(zip(products.tolist(), counts.tolist(), strict=True))
+
+
+def bought_read(*, until: date) -> Bought:
+    """One pass over the purchase orders' lines: (customer, product, orders) rows and the orders in all."""
     purchase, params = _purchases(until)
-    lines = f"{LINES} l JOIN {ORDERS} o ON o.id = l.order_id"
+    source = f"{LINES} l JOIN {ORDERS} o ON o.id = l.order_id WHERE {purchase}"
+    # The grand total's row carries 0 for the customer and the product (ids start at 1).
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT COALESCE(o.customer_id, 0), COALESCE(l.product_id, 0), COUNT(DISTINCT l.order_id) "
+            f"FROM {source} GROUP BY GROUPING SETS ((o.customer_id, l.product_id), ())"
+        )
+    else:
+        sql = (
+            f"SELECT o.customer_id, l.product_id, COUNT(DISTINCT l.order_id) FROM {source} GROUP BY 1, 2 "
+            f"UNION ALL SELECT 0, 0, COUNT(DISTINCT l.order_id) FROM {source}"
+        )
+        params = [*params, *params]
+    table = int_rows(sql, params, 3)
+    grand = table[:, 0] == 0
+    total = int(table[grand, 2].sum())
+    table = table[~grand]
+    table = table[np.lexsort((table[:, 1], table[:, 0]))]
+    return Bought(
+        customer=np.ascontiguousarray(table[:, 0]),
+        product=np.ascontiguousarray(table[:, 1]),
+        orders=np.ascontiguousarray(table[:, 2]),
+        total_orders=total,
+    )
+
+
+def product_pairs(*, until: date, min_support: float, bought: Bought) -> list[Pair]:
+    """The pairs bought together at least twice and with the minimum support, in both directions."""
+    total = bought.total_orders
+    if not total:
+        return []
+    product_orders = bought.product_orders()
+    purchase, params = _purchases(until)
+    minimum = max(MIN_ORDERS_TOGETHER, int(np.ceil(min_support * total)))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT l.product_id, COUNT(DISTINCT l.order_id) FROM {lines} WHERE {purchase} "
-            "GROUP BY l.product_id",
-            params,
-        )
-        product_orders = {int(p): int(n) for p, n in cursor.fetchall()}
-        cursor.execute(f"SELECT COUNT(DISTINCT l.order_id) FROM {lines} WHERE {purchase}", params)
-        total = int(cursor.fetchone()[0])
-        if not total:
-            return [], product_orders, 0
-        minimum = max(MIN_ORDERS_TOGETHER, int(np.ceil(min_support * total)))
-        cursor.execute(
             f"""SELECT l.product_id, m.product_id, COUNT(DISTINCT l.order_id)
-                FROM {lines} JOIN {LINES} m ON m.order_id = l.order_id AND m.product_id > l.product_id
+                FROM {LINES} l JOIN {ORDERS} o ON o.id = l.order_id
+                JOIN {LINES} m ON m.order_id = l.order_id AND m.product_id > l.product_id
                 WHERE {purchase}
                 GROUP BY l.product_id, m.product_id
                 HAVING COUNT(DISTINCT l.order_id) >= %s""",
@@ -88,51 +131,34 @@ def product_pairs(*, until: date, min_support: float) -> tuple[list[Pair], dict[
             confidence = together / product_orders[x]
             pairs.append(Pair(x, y, together, support, confidence, confidence * total / product_orders[y]))
     pairs.sort(key=lambda p: (p.a, -p.confidence, p.b))
-    return pairs, product_orders, total
-
-
-def customer_products(*, until: date) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(customer id, product id) of every product each customer bought, sorted by customer."""
-    purchase, params = _purchases(until)
-    chunks = []
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT o.customer_id, l.product_id "
-            f"FROM {LINES} l JOIN {ORDERS} o ON o.id = l.order_id WHERE {purchase}",
-            params,
-        )
-        while rows := cursor.fetchmany(BATCH):
-            chunks.append(np.array(rows, dtype=np.int64).reshape(len(rows), 2))
-    table = np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.int64)
-    table = table[np.lexsort((table[:, 1], table[:, 0]))]
-    return np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1])
+    return pairs
 
 
 @dataclass
 class Recommendations:
-    """For each customer of the base (by index), rows of (product, rank, score, reason, because_of)."""
+    """Lists of recommendations, and which list each customer of the base has (-1: none).
 
-    customer_index: NDArray[np.int64]
-    product: NDArray[np.int64]
-    rank: NDArray[np.int64]
-    score: NDArray[np.float64]
-    together: NDArray[np.bool_]
-    because_of: NDArray[np.int64]  # 0: none
+    Customers who bought the same products and are in the same RFM segment get the same list, so it is
+    stored once (ProductRecommendation.key = the list's number, CustomerMetrics.recommendation_key).
+    """
+
+    list_of_customer: NDArray[np.int64]
+    lists: list[list[tuple[int, float, bool, int]]]  # (product, score, bought together?, because of)
 
     def __len__(self) -> int:
-        return len(self.customer_index)
+        return sum(len(items) for items in self.lists)
 
 
 def _basket_keys(
     customers: NDArray[np.int64], bought_customer: NDArray[np.int64], bought_product: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
-    """Each bought row's customer index, and for each customer a key of the set of products bought.
+    """Each bought row's customer index (-1: not in the base), and for each customer a key of the set of
+    products they bought.
 
     The key is the XOR of a random 64-bit number per product: equal sets give equal keys, and two
     different sets collide with a chance of about 2⁻⁶⁴ a pair.
     """
-    index = np.searchsorted(customers, bought_customer)
-    index = np.minimum(index, len(customers) - 1)
+    index = np.minimum(np.searchsorted(customers, bought_customer), len(customers) - 1)
     known = customers[index] == bought_customer
     rng = np.random.default_rng(20050101)
     products = np.unique(bought_product)
@@ -143,77 +169,73 @@ def _basket_keys(
     return np.where(known, index, -1), keys
 
 
+def _popular(
+    segments: NDArray[np.int8],
+    row_index: NDArray[np.int64],
+    row_product: NDArray[np.int64],
+    active_products: set[int],
+    size: int,
+) -> list[list[tuple[int, float]]]:
+    """Each segment's most bought active products, (product, share of the segment's customers who bought
+    it), then the whole base's after them for a segment whose customers bought few of them."""
+    product_ids = np.array(sorted(active_products), dtype=np.int64)
+    active_rows = np.isin(row_product, product_ids)
+    column = np.searchsorted(product_ids, row_product[active_rows])
+    counts = np.zeros((len(SEGMENT_COUNT), len(product_ids)), dtype=np.int64)
+    np.add.at(counts, (segments[row_index[active_rows]].astype(np.int64), column), 1)
+    sizes = np.bincount(segments.astype(np.int64), minlength=len(SEGMENT_COUNT))
+
+    def ranked(bought: NDArray[np.int64], customers: int) -> list[tuple[int, float]]:
+        order = np.lexsort((product_ids, -bought))
+        return [(int(product_ids[i]), float(bought[i] / customers)) for i in order[:size] if bought[i] > 0]
+
+    everyone = ranked(counts.sum(axis=0), max(1, len(segments)))
+    popular = []
+    for segment in range(len(SEGMENT_COUNT)):
+        own = ranked(counts[segment], max(1, int(sizes[segment])))
+        mine = {product for product, _share in own}
+        popular.append(own + [(product, share) for product, share in everyone if product not in mine])
+    return popular
+
+
 def recommend(
     *,
     customers: NDArray[np.int64],
     segments: NDArray[np.int8],
-    bought_customer: NDArray[np.int64],
-    bought_product: NDArray[np.int64],
+    bought: Bought,
     pairs: list[Pair],
     active_products: set[int],
     per_customer: int,
 ) -> Recommendations:
-    """The recommendations of every customer in `customers` (sorted ids, with their segment indexes)."""
-    empty = Recommendations(
-        *(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.int64, np.float64, bool, np.int64))
-    )
+    """The recommendation lists of the customers in `customers` (sorted ids, with their segment indexes)."""
     if per_customer <= 0 or not len(customers) or not active_products:
-        return empty
-    row_index, keys = _basket_keys(customers, bought_customer, bought_product)
+        return Recommendations(np.full(len(customers), -1, dtype=np.int64), [])
+    row_index, keys = _basket_keys(customers, bought.customer, bought.product)
     known = row_index >= 0
-    row_index, row_product = row_index[known], bought_product[known]
+    row_index, row_product = row_index[known], bought.product[known]
 
     neighbours: dict[int, list[Pair]] = defaultdict(list)
     for pair in pairs:
         if pair.lift > 1 and pair.b in active_products and len(neighbours[pair.a]) < NEIGHBOURS:
             neighbours[pair.a].append(pair)
+    popular = _popular(segments, row_index, row_product, active_products, per_customer + 50)
 
-    # The most bought products of each segment: customers who bought each, as a share of the segment.
-    product_ids = np.array(sorted(active_products), dtype=np.int64)
-    active_rows = np.isin(row_product, product_ids)
-    column = np.searchsorted(product_ids, row_product[active_rows])
-    counts = np.zeros((8, len(product_ids)), dtype=np.int64)
-    np.add.at(counts, (segments[row_index[active_rows]].astype(np.int64), column), 1)
-    sizes = np.bincount(segments.astype(np.int64), minlength=8)
-    popular: list[list[tuple[int, float]]] = []
-    for segment in range(8):
-        order = np.lexsort((product_ids, -counts[segment]))
-        popular.append(
-            [
-                (int(product_ids[i]), float(counts[segment, i] / sizes[segment]))
-                for i in order[: per_customer + 50]
-                if counts[segment, i] > 0
-            ]
-        )
-
-    # One list per (product set, segment): customers sharing both share it.
+    # One list per (product set, segment), worked out from its first customer's products.
     combined = keys ^ (segments.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-    groups, first, group_of = np.unique(combined, return_index=True, return_inverse=True)
+    _keys, first, group_of = np.unique(combined, return_index=True, return_inverse=True)
     starts = np.searchsorted(row_index, first)
     ends = np.searchsorted(row_index, first, side="right")
-    lists: list[list[tuple[int, float, bool, int]]] = []
-    for g in range(len(groups)):
-        bought = set(row_product[starts[g] : ends[g]].tolist())
-        lists.append(_for_set(bought, neighbours, popular[int(segments[first[g]])], per_customer))
-
-    lengths = np.array([len(items) for items in lists], dtype=np.int64)
-    offsets = np.concatenate(([0], np.cumsum(lengths)))
-    flat_product = np.array([p for items in lists for p, _s, _t, _b in items], dtype=np.int64)
-    flat_score = np.array([s for items in lists for _p, s, _t, _b in items], dtype=np.float64)
-    flat_together = np.array([t for items in lists for _p, _s, t, _b in items], dtype=bool)
-    flat_because = np.array([b for items in lists for _p, _s, _t, b in items], dtype=np.int64)
-
-    per = lengths[group_of]
-    customer_index = np.repeat(np.arange(len(customers), dtype=np.int64), per)
-    within = np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
-    source = np.repeat(offsets[:-1][group_of], per) + within
+    lists = [
+        _for_set(
+            set(row_product[start:end].tolist()), neighbours, popular[int(segments[customer])], per_customer
+        )
+        for customer, start, end in zip(first.tolist(), starts.tolist(), ends.tolist(), strict=True)
+    ]
+    # Number the lists that hold anything; a customer whose list is empty has none.
+    sizes = np.array([len(items) for items in lists], dtype=np.int64)
+    numbers = np.where(sizes > 0, np.cumsum(sizes > 0) - 1, -1)
     return Recommendations(
-        customer_index=customer_index,
-        product=flat_product[source],
-        rank=within + 1,
-        score=flat_score[source],
-        together=flat_together[source],
-        because_of=flat_because[source],
+        list_of_customer=numbers[group_of.reshape(-1)], lists=[items for items in lists if items]
     )
 
 
@@ -244,28 +266,15 @@ def _for_set(
     return items
 
 
-def recommendation_rows(
-    recommendations: Recommendations, customers: NDArray[np.int64], run_id: int, size: int = 50_000
-) -> Iterator[list[tuple[object, ...]]]:
-    """The rows to write, in chunks: (customer_id, product_id, rank, score, reason, because_of_id, run_id)."""
-    together, popular = (
-        ProductRecommendation.Reason.BOUGHT_TOGETHER.value,
-        ProductRecommendation.Reason.POPULAR.value,
-    )
-    for start in range(0, len(recommendations), size):
-        stop = start + size
-        yield [
-            (c, p, r, s, together if t else popular, b or None, run_id)
-            for c, p, r, s, t, b in zip(
-                customers[recommendations.customer_index[start:stop]].tolist(),
-                recommendations.product[start:stop].tolist(),
-                recommendations.rank[start:stop].tolist(),
-                recommendations.score[start:stop].tolist(),
-                recommendations.together[start:stop].tolist(),
-                recommendations.because_of[start:stop].tolist(),
-                strict=True,
-            )
-        ]
+def recommendation_rows(recommendations: Recommendations, run_id: int) -> list[tuple[object, ...]]:
+    """The rows to write: (key, product_id, rank, score, reason, because_of_id, run_id)."""
+    together = ProductRecommendation.Reason.BOUGHT_TOGETHER.value
+    popular = ProductRecommendation.Reason.POPULAR.value
+    return [
+        (key, product, rank, score, together if is_pair else popular, because or None, run_id)
+        for key, items in enumerate(recommendations.lists)
+        for rank, (product, score, is_pair, because) in enumerate(items, start=1)
+    ]
 
 
-RECOMMENDATION_COLUMNS = ("customer_id", "product_id", "rank", "score", "reason", "because_of_id", "run_id")
+RECOMMENDATION_COLUMNS = ("key", "product_id", "rank", "score", "reason", "because_of_id", "run_id")

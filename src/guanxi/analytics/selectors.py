@@ -135,11 +135,13 @@ def metrics_get(*, actor: User, customer_id: int) -> CustomerMetrics | None:
     return metrics
 
 
-def recommendations_of(*, actor: User, customer_id: int) -> QuerySet[ProductRecommendation]:
-    """A visible customer's recommendations, best first, with their products."""
-    ensure_can(actor, "analytics.view")
-    return (
-        ProductRecommendation.objects.filter(_visible(actor), customer_id=customer_id)
+def recommendations_of(*, metrics: CustomerMetrics | None) -> list[ProductRecommendation]:
+    """The recommendations of the customer whose metrics (read through metrics_get, so in the reader's
+    scope) these are, best first, with their products. One query; none without metrics."""
+    if metrics is None or metrics.recommendation_key is None:
+        return []
+    return list(
+        ProductRecommendation.objects.filter(key=metrics.recommendation_key)
         .select_related("product", "because_of")
         .order_by("rank")
     )
@@ -154,7 +156,7 @@ def recommendation_reason(item: ProductRecommendation) -> str:
     """Why a product is suggested, in the reader's language."""
     if item.reason == ProductRecommendation.Reason.BOUGHT_TOGETHER and item.because_of is not None:
         return _("Often bought with %(product)s") % {"product": item.because_of.name}
-    return _("Popular with customers of the same segment")
+    return _("Popular with customers like this one")
 
 
 def churn_reason(metrics: CustomerMetrics, *, today: date | None = None) -> str:
@@ -324,8 +326,6 @@ def customer_analytics(*, actor: User, customer: Customer) -> CustomerAnalytics 
         interval=None if metrics.typical_interval_days is None else round(metrics.typical_interval_days),
         recommendations=[
             Suggestion(rank=item.rank, product=item.product, reason=recommendation_reason(item))
-            for item in ProductRecommendation.objects.filter(customer_id=customer.pk)
-            .select_related("product", "because_of")
-            .order_by("rank")
+            for item in recommendations_of(metrics=metrics)
         ],
     )

@@ -9,7 +9,8 @@ database does the scanning, Python does the statistics"):
    on the repeat buyers' average spend (predict.fit_models, over guanxi.analytics.estimation);
 4. per customer: P(alive), expected purchases in 30 and 90 days, expected spend a purchase, CLV over the
    horizon with the discount rate, churn band and value at risk (predict.predictions, scoring);
-5. product pairs and each customer's recommendations (recommendations);
+5. product pairs and the recommendation lists, one per set of products bought and segment
+   (recommendations);
 6. one transaction: the stored metrics, pairs and recommendations replaced whole (a bulk COPY on
    PostgreSQL, executemany on SQLite), lifecycle stages moved by band (lifecycle) with their audit
    events, one audit event for the run.
@@ -41,6 +42,7 @@ from guanxi.analytics.models import (
     ProductRecommendation,
 )
 from guanxi.analytics.purchases import Base, base_read, day_date
+from guanxi.analytics.tables import TableReplace
 from guanxi.audit.services import audit_record
 from guanxi.catalog.models import Product
 from guanxi.core.errors import ValidationFailed
@@ -170,46 +172,49 @@ def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date
     means["monetary"] /= 100.0  # fen → yuan, as stored
     figures = predict.predictions(fit, base, settings)
     step("score")
-    pairs, _product_orders, orders_with_lines = recommendations.product_pairs(
-        until=until, min_support=settings.pair_min_support
-    )
-    bought_customer, bought_product = recommendations.customer_products(until=until)
+    bought = recommendations.bought_read(until=until)
+    pairs = recommendations.product_pairs(until=until, min_support=settings.pair_min_support, bought=bought)
     active = set(Product.objects.filter(active=True).values_list("pk", flat=True))
     suggested = recommendations.recommend(
         customers=base.customer_id,
         segments=segment,
-        bought_customer=bought_customer,
-        bought_product=bought_product,
+        bought=bought,
         pairs=pairs,
         active_products=active,
         per_customer=settings.recommendations_per_customer,
     )
-    del bought_customer, bought_product
+    orders_with_lines = bought.total_orders
+    del bought
     step("recommend")
     now = timezone.now()
     with transaction.atomic():
         # One writer at a time: a second refresh waits here and then replaces this one's rows whole.
         AnalyticsSettings.objects.get_or_create(pk=1)
         AnalyticsSettings.objects.select_for_update().get(pk=1)
-        CustomerMetrics.objects.all().delete()
-        for rows in _metrics_rows(base, r, f, m, segment, figures, run.pk, now):
-            write_rows(CustomerMetrics._meta.db_table, METRICS_COLUMNS, rows)
+        metrics = TableReplace(CustomerMetrics, METRICS_COLUMNS)
+        metrics.begin()
+        for rows in _metrics_rows(base, r, f, m, segment, figures, suggested.list_of_customer, run.pk, now):
+            metrics.write(rows)
         ProductRecommendation.objects.all().delete()
-        for rows in recommendations.recommendation_rows(suggested, base.customer_id, run.pk):
-            write_rows(ProductRecommendation._meta.db_table, recommendations.RECOMMENDATION_COLUMNS, rows)
+        write_rows(
+            ProductRecommendation._meta.db_table,
+            recommendations.RECOMMENDATION_COLUMNS,
+            recommendations.recommendation_rows(suggested, run.pk),
+        )
         ProductPair.objects.all().delete()
         write_rows(
             ProductPair._meta.db_table,
             PAIR_COLUMNS,
             [(p.a, p.b, p.together, p.support, p.confidence, p.lift, run.pk) for p in pairs],
         )
-        moved = lifecycle.stages_follow_bands(actor=actor, run_id=run.pk, now=now)
+        moved = lifecycle.stages_follow_bands(actor=actor, run_id=run.pk, now=now, metrics=metrics.target)
         counts = {
             "customers": len(base),
             "orders": int(base.orders.sum()),
             "orders_with_lines": orders_with_lines,
             "product_pairs": len(pairs) // 2,
-            "recommendations": len(suggested),
+            "recommendation_lists": len(suggested.lists),
+            "customers_with_recommendations": int((suggested.list_of_customer >= 0).sum()),
             "stage_moves": moved,
         }
         ModelRun.objects.filter(pk=run.pk).update(
@@ -229,6 +234,7 @@ def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date
         )
         run.refresh_from_db()
         audit_record(actor=actor, action="analytics.refresh", target=run, data=counts)
+        metrics.finish()  # last: readers wait for the new metrics only from here to the commit
     step("write")
 
 
@@ -264,6 +270,7 @@ METRICS_COLUMNS = (
     "clv",
     "value_at_risk",
     "typical_interval_days",
+    "recommendation_key",
     "run_id",
     "computed_at",
 )
@@ -297,6 +304,7 @@ def _metrics_rows(
     m: np.ndarray,
     segment: np.ndarray,
     figures: predict.Predictions,
+    lists: np.ndarray,
     run_id: int,
     now: Any,
 ) -> Iterator[list[tuple[Any, ...]]]:
@@ -340,6 +348,7 @@ def _metrics_rows(
             _optional_money(None if figures.clv is None else figures.clv[part], n),
             _optional_money(None if figures.value_at_risk is None else figures.value_at_risk[part], n),
             [None if np.isnan(v) else v for v in interval[part].tolist()],
+            [None if key < 0 else key for key in lists[part].tolist()],
             [run_id] * n,
             [stamp] * n,
         ]

@@ -27,6 +27,12 @@ def metrics_of(customer: Customer) -> CustomerMetrics:
     return CustomerMetrics.objects.get(customer=customer)
 
 
+def suggestions(customer: Customer) -> list[ProductRecommendation]:
+    return list(
+        ProductRecommendation.objects.filter(key=metrics_of(customer).recommendation_key).order_by("rank")
+    )
+
+
 def test_refunds_and_local_days_make_the_purchase_figures(admin: User) -> None:
     # given a customer's orders, booked and refunded through the sales services
     (zhang, refunded_only) = customers(admin, ["张伟", "退货客户"])
@@ -234,18 +240,30 @@ def test_pairs_and_recommendations(admin: User) -> None:
     assert not ProductPair.objects.filter(product_a=fuel, product_b=old).exists()  # one order: too few
     assert run.parameters["product_pairs"] == ProductPair.objects.count() // 2
     # d bought fuel (and the inactive product): the wash first, for the fuel; never what d bought
-    first = ProductRecommendation.objects.get(customer=d, rank=1)
+    first, *rest = suggestions(d)
     assert (first.product, first.reason, first.because_of) == (wash, "together", fuel)
     assert first.score == pytest.approx(0.75)
-    offered = set(ProductRecommendation.objects.filter(customer=d).values_list("product_id", flat=True))
-    assert not offered & {fuel.pk, old.pk}
-    assert ProductRecommendation.objects.get(customer=e, rank=1).product == snack
+    assert not {s.product_id for s in [first, *rest]} & {fuel.pk, old.pk}
+    assert suggestions(e)[0].product == snack
     # five at most a customer, and an inactive product is never offered
     assert ProductRecommendation.objects.filter(product=old).count() == 0
     assert max(ProductRecommendation.objects.values_list("rank", flat=True)) <= 5
     # customers without lines get the popular products of their segment
-    popular = ProductRecommendation.objects.exclude(customer__in=[a, b, c, d, e, f, g]).filter(rank=1).first()
-    assert popular is not None and popular.reason == "popular" and popular.because_of is None
+    plain = CustomerMetrics.objects.exclude(customer__in=[a, b, c, d, e, f, g]).first()
+    assert plain is not None
+    popular = suggestions(plain.customer)[0]
+    assert popular.reason == "popular" and popular.because_of is None
+    # customers who bought the same products in the same segment share one stored list
+    same = CustomerMetrics.objects.filter(customer__in=[a, b, c]).values_list("segment", "recommendation_key")
+    keys = {key for segment, key in same if segment == metrics_of(a).segment}
+    assert len(keys) == 1
+    assert run.parameters["recommendation_lists"] == len(
+        set(ProductRecommendation.objects.values_list("key", flat=True))
+    )
+    assert (
+        run.parameters["customers_with_recommendations"]
+        == CustomerMetrics.objects.exclude(recommendation_key=None).count()
+    )
 
 
 def test_a_sales_user_may_not_refresh_and_nothing_is_written(admin: User, make_user: Any) -> None:

@@ -159,7 +159,8 @@ class Command(BaseCommand):
             self.stdout.write("Too little purchase history to fit the models: RFM only.")
         self.stdout.write(
             f"{parameters.get('product_pairs', 0):,} product pairs, "
-            f"{parameters.get('recommendations', 0):,} recommendations; stage moves: "
+            f"recommendations for {parameters.get('customers_with_recommendations', 0):,} customers "
+            f"({parameters.get('recommendation_lists', 0):,} distinct lists); stage moves: "
             + (", ".join(f"{count:,} to {stage}" for stage, count in sorted(moves.items())) or "none")
             + "."
         )

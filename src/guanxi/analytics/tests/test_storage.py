@@ -1,0 +1,95 @@
+"""How the refresh reads and stores: the integer row stream, the table replaced under its own index and
+constraint names, and calendar days in a time zone with daylight saving time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from guanxi.analytics.models import CustomerMetrics
+from guanxi.analytics.purchases import base_read, day_number
+from guanxi.analytics.services import analytics_refresh
+from guanxi.analytics.streams import int_rows
+from guanxi.analytics.tests.orders import UNTIL, customers, synthetic_base
+from guanxi.sales.models import Order
+from guanxi.users.models import User
+
+SERIES = {
+    "postgresql": "SELECT n, n * %s, -n FROM generate_series(CAST(1 AS BIGINT), %s) AS n",
+    "sqlite": (
+        "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %s) "
+        "SELECT n, n * %s, -n FROM s"
+    ),
+}
+
+
+def test_int_rows_reads_every_row_across_blocks(db: Any) -> None:
+    # given 150,000 rows of three bigints (several COPY blocks and fetchmany batches), some past 2³²
+    count, factor = 150_000, 10**9
+    params = [factor, count] if connection.vendor == "postgresql" else [count, factor]
+
+    # when
+    table = int_rows(SERIES[connection.vendor], params, 3)
+
+    # then
+    n = np.arange(1, count + 1, dtype=np.int64)
+    assert table.shape == (count, 3)
+    assert np.array_equal(table[:, 0], n)
+    assert np.array_equal(table[:, 1], n * factor)
+    assert np.array_equal(table[:, 2], -n)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a NULL reaches SQLite's rows as None")
+def test_int_rows_refuses_a_null(db: Any) -> None:
+    with pytest.raises(RuntimeError, match="NULL"):
+        int_rows("SELECT 1::bigint, NULL::bigint", [], 2)
+
+
+def test_the_replaced_metrics_table_keeps_its_names(admin: User) -> None:
+    # given two refreshes (the second replaces the first one's table)
+    synthetic_base(admin, 30)
+    analytics_refresh(actor=admin, until=UNTIL)
+    before = _constraints()
+    analytics_refresh(actor=admin, until=UNTIL)
+
+    # then the table has the model's indexes and keys under their names, as migrations expect them
+    after = _constraints()
+    assert after == before
+    declared = {index.name for index in CustomerMetrics._meta.indexes}
+    assert declared <= set(after)
+    primary = [name for name, c in after.items() if c["primary_key"]]
+    assert len(primary) == 1 and after[primary[0]]["columns"] == ["customer_id"]
+    assert CustomerMetrics.objects.count() == 30
+
+
+def _constraints() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, CustomerMetrics._meta.db_table)
+    return {
+        name: {"columns": c["columns"], "primary_key": c["primary_key"], "unique": c["unique"]}
+        for name, c in found.items()
+        if c["index"] or c["primary_key"] or c["unique"]
+    }
+
+
+def test_days_in_a_zone_with_daylight_saving_time(admin: User, settings: Any) -> None:
+    # given Berlin (UTC+2 in summer): 23:30 on July 1 is 21:30 UTC, 00:30 on July 2 is 22:30 UTC on July 1
+    settings.TIME_ZONE = "Europe/Berlin"
+    (hans,) = customers(admin, ["Hans"])
+    berlin = ZoneInfo("Europe/Berlin")
+    for when in (datetime(2025, 1, 10, 12, 0), datetime(2025, 7, 1, 23, 30), datetime(2025, 7, 2, 0, 30)):
+        Order.objects.create(customer=hans, ordered_at=when.replace(tzinfo=berlin), total=Decimal("10.00"))
+
+    # when
+    base = base_read(until=date(2025, 7, 31), window_days=365)
+
+    # then three local days: January 10, July 1 and July 2
+    assert base.purchase_days.tolist() == [3]
+    assert base.first_day.tolist() == [day_number(date(2025, 1, 10))]
+    assert base.last_day.tolist() == [day_number(date(2025, 7, 2))]
