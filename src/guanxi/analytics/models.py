@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.catalog.models import Product
 from guanxi.customers.models import Customer
@@ -144,7 +145,7 @@ class Segment(models.TextChoices):
 class Band(models.TextChoices):
     """Churn risk bands, from the probability of being active (AnalyticsSettings' thresholds)."""
 
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("churn band", "Active")
     AT_RISK = "at_risk", _("At risk")
     CHURNED = "churned", _("Churned")
 
