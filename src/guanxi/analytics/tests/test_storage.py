@@ -45,7 +45,7 @@ def test_int_rows_reads_every_row_across_blocks(db: Any) -> None:
     assert np.array_equal(table[:, 2], -n)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a NULL reaches SQLite's rows as None")
+@pytest.mark.postgres_only  # a NULL reaches SQLite's rows as None
 def test_int_rows_refuses_a_null(db: Any) -> None:
     with pytest.raises(RuntimeError, match="NULL"):
         int_rows("SELECT 1::bigint, NULL::bigint", [], 2)
