@@ -11,9 +11,10 @@ database does the scanning, Python does the statistics"):
    horizon with the discount rate, churn band and value at risk (predict.predictions, scoring);
 5. product pairs and the recommendation lists, one per set of products bought and segment
    (recommendations);
-6. one transaction: the stored metrics, pairs and recommendations replaced whole (a bulk COPY on
-   PostgreSQL, executemany on SQLite), lifecycle stages moved by band (lifecycle) with their audit
-   events, one audit event for the run.
+6. one transaction: the stored metrics, pairs and recommendations replaced whole (on PostgreSQL the
+   metrics go by COPY into a fresh table swapped in at the end, tables.TableReplace; executemany on
+   SQLite), lifecycle stages moved by band (lifecycle) with their audit events and timeline entries, one
+   audit event for the run.
 
 Steps 1–5 only read, so SQLite's writer lock is held for step 6 alone, and readers see the old results
 or the new ones, never a mix.
