@@ -284,14 +284,17 @@ def _money(cents: np.ndarray) -> list[float]:
     return (np.round(cents) / 100.0).tolist()
 
 
-def _optional_money(values: np.ndarray | None, n: int) -> list[float] | list[None]:
+def _optional_money(values: np.ndarray | None, n: int) -> list[float | None]:
+    """As _money, None where there is no figure (NaN: PostgreSQL's numeric would store it as NaN)."""
     if values is None:
         return [None] * n
-    return _money(np.round(values * 100.0))
+    money = _money(np.round(values * 100.0))
+    return [None if m != m else m for m in money]  # m != m: NaN
 
 
-def _optional(values: np.ndarray | None, n: int) -> list[float] | list[None]:
-    return [None] * n if values is None else values.tolist()
+def _optional(values: np.ndarray | None, n: int) -> list[float | None]:
+    """The figures, None where there is none (NaN)."""
+    return [None] * n if values is None else [None if v != v else v for v in values.tolist()]
 
 
 def _dates(days: np.ndarray) -> list[str]:
