@@ -2,14 +2,15 @@
 
 For each database and size, in a child process with a database of its own (SQLite: a file under the data
 dir; PostgreSQL: guanxi_anbench_<n>): the demo organisation and N demo customers (customers.demo), their
-orders (sales.demo: about 10 a customer over three years for the fuel trade, with lines and refunds),
+orders (sales.demo: about 15–20 a customer over three years for the fuel trade, with lines and refunds),
 then `guanxi.analytics.services.analytics_refresh` — RFM, the BG/NBD and Gamma-Gamma fits, P(alive), CLV,
-stage moves and recommendations for the whole base — timed, with the child's peak resident memory during
-the refresh (VmHWM, reset through /proc/self/clear_refs).
+stage moves and recommendations for the whole base — timed twice: "refresh" is the first run (which may
+move many lifecycle stages), "again" the nightly case right after it, with the child's peak resident
+memory during the first (VmHWM, reset through /proc/self/clear_refs).
 
 Beside it, the ceiling of a columnar engine: the same orders exported to Parquet (not timed) and the RFM
 aggregation (recency, purchase days, net spend per customer, then quintile scores) done by DuckDB over
-that file; the ratio is the refresh's time over DuckDB's RFM time.
+that file; the ratio is the nightly ("again") refresh's time over DuckDB's RFM time.
 
     .venv/bin/python bench/analytics_bench.py --sizes 100000 --databases sqlite,postgres
     .venv/bin/python bench/analytics_bench.py --sizes 1000000 --databases postgres --reuse
@@ -109,6 +110,7 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
         "orders",
         "load s",
         "refresh s",
+        "again s",
         "peak MB",
         "duckdb RFM s",
         "ratio",
@@ -125,9 +127,10 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
                 f"{r['orders']:,}",
                 f"{r['load_seconds']:.0f}" if r["load_seconds"] is not None else "reused",
                 f"{r['refresh_seconds']:.1f}",
+                f"{r['again_seconds']:.1f}",
                 f"{r['peak_mb']:.0f}",
                 f"{r['duckdb_seconds']:.2f}",
-                f"{r['refresh_seconds'] / r['duckdb_seconds']:.1f}" if r["duckdb_seconds"] else "",
+                f"{r['again_seconds'] / r['duckdb_seconds']:.1f}" if r["duckdb_seconds"] else "",
                 str(r["segments"]),
                 f"{r['at_risk']:,}",
                 r["fit"],
@@ -184,6 +187,10 @@ def worker(args: argparse.Namespace, database: str, size: int) -> int:
     run = analytics_refresh(actor=None)
     refresh_seconds = time.perf_counter() - began
     peak = _peak_mb(reset)
+    # The nightly case: nothing bought since, so no stage moves (the first run of a base may move many).
+    began = time.perf_counter()
+    analytics_refresh(actor=None)
+    again_seconds = time.perf_counter() - began
     parquet = data_dir / "orders.parquet"
     _export_parquet(parquet)
     duckdb_seconds = _duckdb_rfm(parquet)
@@ -198,6 +205,7 @@ def worker(args: argparse.Namespace, database: str, size: int) -> int:
                 "orders": orders,
                 "load_seconds": load_seconds,
                 "refresh_seconds": refresh_seconds,
+                "again_seconds": again_seconds,
                 "peak_mb": peak,
                 "duckdb_seconds": duckdb_seconds,
                 "segments": CustomerMetrics.objects.values("segment").distinct().count(),
