@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import audit_record, changes_between
 from guanxi.catalog.models import Product, Store
 from guanxi.catalog.money import MAX_MONEY, NotANumber, places, to_decimal
-from guanxi.core.errors import Conflict, ValidationFailed
+from guanxi.core.errors import Conflict, Errors
 from guanxi.core.permissions import ensure_can
 from guanxi.users.models import User
 
@@ -30,19 +30,7 @@ class StoreInUse(Conflict):
     default_message = "Orders refer to this store; deactivate it instead."
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.details: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.details.setdefault(field, []).append(str(message))
-
-    def raise_if_any(self) -> None:
-        if self.details:
-            raise ValidationFailed(_("Some fields are not valid."), details=self.details)
-
-
-def clean_money(value: Any, field: str, errors: _Errors, *, required: bool) -> Decimal | None:
+def clean_money(value: Any, field: str, errors: Errors, *, required: bool) -> Decimal | None:
     """A price or cost: 0 or more, at most 2 decimal places; None when empty and not required."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -64,7 +52,7 @@ def clean_money(value: Any, field: str, errors: _Errors, *, required: bool) -> D
     return None
 
 
-def _texts(fields: dict[str, Any], limits: dict[str, int], errors: _Errors) -> dict[str, str]:
+def _texts(fields: dict[str, Any], limits: dict[str, int], errors: Errors) -> dict[str, str]:
     cleaned = {}
     for key, limit in limits.items():
         if key in fields:
@@ -75,13 +63,13 @@ def _texts(fields: dict[str, Any], limits: dict[str, int], errors: _Errors) -> d
     return cleaned
 
 
-def _unknown(fields: dict[str, Any], allowed: set[str], errors: _Errors) -> None:
+def _unknown(fields: dict[str, Any], allowed: set[str], errors: Errors) -> None:
     for key in sorted(set(fields) - allowed):
         errors.add(key, _("Unknown field."))
 
 
 def _clean_product(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    errors = _Errors()
+    errors = Errors()
     _unknown(fields, {*PRODUCT_TEXT, "price", "cost", "active"}, errors)
     cleaned: dict[str, Any] = _texts(fields, PRODUCT_TEXT, errors)
     for key in ("sku", "name"):
@@ -98,7 +86,7 @@ def _clean_product(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 
 def _clean_store(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    errors = _Errors()
+    errors = Errors()
     _unknown(fields, {*STORE_TEXT, "active"}, errors)
     cleaned: dict[str, Any] = _texts(fields, STORE_TEXT, errors)
     for key in ("code", "name"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     code = "error"
@@ -22,6 +24,20 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
     status = 422
     default_message = "Some fields are not valid."
+
+
+class Errors:
+    """Collects field errors so one response reports every problem, not the first."""
+
+    def __init__(self) -> None:
+        self.details: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.details.setdefault(field, []).append(str(message))
+
+    def raise_if_any(self) -> None:
+        if self.details:
+            raise ValidationFailed(_("Some fields are not valid."), details=self.details)
 
 
 class PermissionDenied(DomainError):

@@ -36,7 +36,7 @@ from guanxi.catalog.money import (
     round_money,
     to_decimal,
 )
-from guanxi.core.errors import Conflict, NotFound, ValidationFailed
+from guanxi.core.errors import Conflict, Errors, NotFound
 from guanxi.core.permissions import ensure_can, scope_q
 from guanxi.customers.models import Customer, TimelineEntry
 from guanxi.sales.models import ZERO, Order, OrderLine, Refund
@@ -61,19 +61,7 @@ class OrderFullyRefunded(Conflict):
     default_message = "This order is refunded in full already."
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.details: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.details.setdefault(field, []).append(str(message))
-
-    def raise_if_any(self) -> None:
-        if self.details:
-            raise ValidationFailed(_("Some fields are not valid."), details=self.details)
-
-
-def _number(value: Any, field: str, errors: _Errors, *, max_places: int, maximum: Decimal) -> Decimal | None:
+def _number(value: Any, field: str, errors: Errors, *, max_places: int, maximum: Decimal) -> Decimal | None:
     """A number of 0 or more with at most `max_places` decimals; None (and an error) otherwise."""
     try:
         number = to_decimal(value)
@@ -95,12 +83,12 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _money(value: Any, field: str, errors: _Errors) -> Decimal | None:
+def _money(value: Any, field: str, errors: Errors) -> Decimal | None:
     number = _number(value, field, errors, max_places=2, maximum=MAX_MONEY)
     return None if number is None else number.quantize(Decimal("0.01"))
 
 
-def _clean_key(value: str | None, errors: _Errors) -> str | None:
+def _clean_key(value: str | None, errors: Errors) -> str | None:
     key = (value or "").strip()
     if not key:
         return None
@@ -112,7 +100,7 @@ def _clean_key(value: str | None, errors: _Errors) -> str | None:
     return key
 
 
-def _clean_text(fields: Mapping[str, Any], errors: _Errors) -> dict[str, str]:
+def _clean_text(fields: Mapping[str, Any], errors: Errors) -> dict[str, str]:
     cleaned = {}
     for key, limit in ORDER_TEXT.items():
         value = str(fields.get(key) or "").strip()
@@ -122,7 +110,7 @@ def _clean_text(fields: Mapping[str, Any], errors: _Errors) -> dict[str, str]:
     return cleaned
 
 
-def _clean_time(value: datetime | None, errors: _Errors) -> datetime:
+def _clean_time(value: datetime | None, errors: Errors) -> datetime:
     now = timezone.now()
     if value is None:
         return now
@@ -135,7 +123,7 @@ def _clean_time(value: datetime | None, errors: _Errors) -> datetime:
     return value
 
 
-def _clean_choice(value: Any, choices: Any, field: str, errors: _Errors) -> str:
+def _clean_choice(value: Any, choices: Any, field: str, errors: Errors) -> str:
     text = str(value or "")
     if text not in choices.values:
         errors.add(field, _("“%(value)s” is not one of the allowed values.") % {"value": text})
@@ -153,7 +141,7 @@ def _product_ids(raw: Sequence[Mapping[str, Any]]) -> list[int]:
     return ids
 
 
-def _clean_line(index: int, line: Any, products: dict[int, Product], errors: _Errors) -> OrderLine | None:
+def _clean_line(index: int, line: Any, products: dict[int, Product], errors: Errors) -> OrderLine | None:
     prefix = f"lines.{index}"
     if not isinstance(line, Mapping):
         errors.add(prefix, _("Send each line as an object."))
@@ -205,7 +193,7 @@ def _clean_line(index: int, line: Any, products: dict[int, Product], errors: _Er
     )
 
 
-def _clean_lines(raw: Sequence[Any], errors: _Errors) -> list[OrderLine]:
+def _clean_lines(raw: Sequence[Any], errors: Errors) -> list[OrderLine]:
     if len(raw) > MAX_LINES:
         errors.add("lines", _("Send at most %(limit)d lines.") % {"limit": MAX_LINES})
         return []
@@ -266,7 +254,7 @@ def order_create(
     """
     ensure_can(actor, "order.create")
     customer = _visible_customer(actor, customer)
-    errors = _Errors()
+    errors = Errors()
     key = _clean_key(idempotency_key, errors)
     texts = _clean_text({"note": note, "external_ref": external_ref}, errors)
     when = _clean_time(ordered_at, errors)
@@ -396,7 +384,7 @@ def order_refund(
     """
     ensure_can(actor, "order.refund")
     order = _lock_order(actor, order)
-    errors = _Errors()
+    errors = Errors()
     key = _clean_key(idempotency_key, errors)
     reason = " ".join(str(reason or "").split())
     if not reason:

@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.core.errors import ValidationFailed
+from guanxi.core.errors import Errors, ValidationFailed
 from guanxi.core.phone import phone_normalize
 from guanxi.core.search import SearchParts, search_document
 from guanxi.customers.models import Asset, Customer, CustomFieldDefinition, TimelineEntry
@@ -21,20 +21,6 @@ from guanxi.customers.models import Asset, Customer, CustomFieldDefinition, Time
 # The email columns (CustomerEmail.address, Contact.email) hold 254 characters, the longest address SMTP
 # can deliver to; validate_email accepts up to 320.
 EMAIL_MAX_LENGTH = 254
-
-
-class Errors:
-    """Collects field errors so one response reports every problem, not the first."""
-
-    def __init__(self) -> None:
-        self.details: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.details.setdefault(field, []).append(str(message))
-
-    def raise_if_any(self) -> None:
-        if self.details:
-            raise ValidationFailed(_("Some fields are not valid."), details=self.details)
 
 
 def clean_phones(raw: Iterable[str], errors: Errors, field: str = "phones") -> list[str]:
