@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from guanxi.activities.api import router as activities_router
 from guanxi.analytics.api import router as analytics_router
 from guanxi.audit.api import router as audit_router
 from guanxi.catalog.api import router as catalog_router
@@ -20,6 +21,9 @@ from guanxi.customers.api import router as customers_router
 from guanxi.customers.api_export import router as export_router
 from guanxi.customers.api_merge import router as merge_router
 from guanxi.imports.api import router as imports_router
+from guanxi.leads.api import router as leads_router
+from guanxi.opportunities.api import router as opportunities_router
+from guanxi.quotes.api import router as quotes_router
 from guanxi.sales.api import router as sales_router
 from guanxi.users.api import router as users_router
 from guanxi.users.services import token_authenticate
@@ -133,3 +137,7 @@ api.add_router("/", catalog_router)
 api.add_router("/", sales_router)
 api.add_router("/audit", audit_router)
 api.add_router("/analytics", analytics_router)
+api.add_router("/", leads_router)
+api.add_router("/", opportunities_router)
+api.add_router("/", quotes_router)
+api.add_router("/", activities_router)

@@ -62,6 +62,11 @@ INSTALLED_APPS = [
     "guanxi.catalog",
     "guanxi.sales",
     "guanxi.analytics",
+    "guanxi.channels",
+    "guanxi.opportunities",
+    "guanxi.leads",
+    "guanxi.quotes",
+    "guanxi.activities",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,10 @@ urlpatterns = [
     path("imports/", include("guanxi.imports.urls")),
     path("catalog/", include("guanxi.catalog.urls")),
     path("sales/", include("guanxi.sales.urls")),
+    path("opportunities/", include("guanxi.opportunities.urls")),
+    path("leads/", include("guanxi.leads.urls")),
+    path("quotes/", include("guanxi.quotes.urls")),
+    path("activities/", include("guanxi.activities.urls")),
     path("analytics/", include("guanxi.analytics.urls_board")),
     path("audit/", include("guanxi.audit.urls")),
 ]

@@ -53,6 +53,21 @@ PERMISSIONS = {
     "order.import": _("Import orders from files"),
     "analytics.view": _("View analytics: RFM segments, churn risk, lifetime value, recommendations"),
     "analytics.refresh": _("Recompute the analytics and change their settings"),
+    "lead.view": _("View leads"),
+    "lead.create": _("Enter leads"),
+    "lead.change": _("Work leads: edit, qualify, disqualify, convert"),
+    "lead.assign": _("Assign leads and set the assignment rules"),
+    "opportunity.view": _("View opportunities"),
+    "opportunity.create": _("Create opportunities"),
+    "opportunity.change": _("Edit opportunities, move them between stages, close them"),
+    "pipeline.manage": _("Set up pipelines and their stages"),
+    "quote.view": _("View quotes"),
+    "quote.create": _("Prepare and send quotes"),
+    "activity.view": _("View activities and tasks"),
+    "activity.create": _("Log activities and manage tasks"),
+    "followup.manage": _("Set the follow-up rules"),
+    "email.view": _("View the outgoing email queue"),
+    "sales_report.view": _("View the sales forecast and reports"),
 }
 
 _WORK = {
@@ -62,6 +77,20 @@ _WORK = {
     "customer.note",
     "consent.change",
     "tag.apply",
+    "activity.view",
+    "activity.create",
+}
+
+# Selling: leads, opportunities and quotes, within the role's record scope.
+_SELL = {
+    "lead.view",
+    "lead.create",
+    "lead.change",
+    "opportunity.view",
+    "opportunity.create",
+    "opportunity.change",
+    "quote.view",
+    "quote.create",
 }
 
 ROLES: dict[str, dict[str, Any]] = {
@@ -84,9 +113,19 @@ ROLES: dict[str, dict[str, Any]] = {
             "order.import",
             "analytics.view",
             "analytics.refresh",
-        },
+            "lead.assign",
+            "pipeline.manage",
+            "followup.manage",
+            "email.view",
+            "sales_report.view",
+        }
+        | _SELL,
     },
-    "sales": {"scope": OWN, "pii": True, "perms": _WORK | {"order.view", "order.create", "analytics.view"}},
+    "sales": {
+        "scope": OWN,
+        "pii": True,
+        "perms": _WORK | _SELL | {"order.view", "order.create", "analytics.view"},
+    },
     "service": {"scope": TEAM, "pii": True, "perms": (_WORK - {"customer.create"}) | {"order.view"}},
     "marketing": {
         "scope": ALL,
@@ -98,9 +137,22 @@ ROLES: dict[str, dict[str, Any]] = {
             "tag.manage",
             "order.view",
             "analytics.view",
+            "lead.view",
+            "sales_report.view",
         },
     },
-    "viewer": {"scope": TEAM, "pii": False, "perms": {"customer.view", "order.view"}},
+    "viewer": {
+        "scope": TEAM,
+        "pii": False,
+        "perms": {
+            "customer.view",
+            "order.view",
+            "lead.view",
+            "opportunity.view",
+            "quote.view",
+            "activity.view",
+        },
+    },
 }
 
 
