@@ -146,11 +146,11 @@ def _move_children(survivor: Customer, other: Customer) -> dict[str, int]:
         "timeline": TimelineEntry.objects.filter(customer=other).update(customer=survivor),
     }
     CustomerMerge.objects.filter(survivor=other).update(survivor=survivor)
-    # Records of other apps that must outlive their customer (on_delete PROTECT: orders) go along; what
-    # other apps derive from a customer (CASCADE: analytics) goes with the merged record and is computed
-    # again for the survivor.
+    # Every record of another app that points at the customer (orders, opportunities, leads, activities,
+    # tasks, emails) goes along; what other apps derive one-to-one from a customer (analytics metrics)
+    # goes with the merged record and is computed again for the survivor.
     for relation in Customer._meta.related_objects:
-        if relation.one_to_many and relation.on_delete is models.PROTECT:
+        if relation.one_to_many and relation.related_model._meta.app_label != Customer._meta.app_label:
             name = relation.field.name
             model = cast(type[models.Model], relation.related_model)
             if rows := model._base_manager.filter(**{name: other}).update(**{name: survivor}):
