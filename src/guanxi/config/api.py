@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from guanxi.activities.api import router as activities_router
+from guanxi.activities.api_tasks import router as tasks_router
 from guanxi.analytics.api import router as analytics_router
 from guanxi.audit.api import router as audit_router
 from guanxi.catalog.api import router as catalog_router
@@ -141,3 +142,4 @@ api.add_router("/", leads_router)
 api.add_router("/", opportunities_router)
 api.add_router("/", quotes_router)
 api.add_router("/", activities_router)
+api.add_router("/", tasks_router)

@@ -17,6 +17,8 @@ urlpatterns = [
     path("leads/", include("guanxi.leads.urls")),
     path("quotes/", include("guanxi.quotes.urls")),
     path("activities/", include("guanxi.activities.urls")),
+    path("tasks/", include("guanxi.activities.urls_tasks")),
+    path("outbox/", include("guanxi.channels.urls")),
     path("analytics/", include("guanxi.analytics.urls_board")),
     path("audit/", include("guanxi.audit.urls")),
 ]
