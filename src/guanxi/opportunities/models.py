@@ -50,6 +50,8 @@ class Stage(models.Model):
     # The chance, in percent, that an opportunity in this stage is won: the default for its probability.
     probability = models.PositiveSmallIntegerField(_("probability (%)"), default=0)
     kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices, default=Kind.OPEN)
+    # A stage removed after opportunities passed through it stays, inactive, for their history.
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["pipeline", "position", "id"]
@@ -70,6 +72,15 @@ class Opportunity(models.Model):
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
+    class LostReason(models.TextChoices):
+        PRICE = "price", _("Price")
+        COMPETITOR = "competitor", _("Went to a competitor")
+        NO_BUDGET = "no_budget", _("No budget")
+        NO_DECISION = "no_decision", _("No decision")
+        TIMING = "timing", _("Timing")
+        PRODUCT_FIT = "product_fit", _("Product fit")
+        OTHER = "other", _("Other")
+
     name = models.CharField(_("name"), max_length=200)
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="opportunities"
@@ -83,14 +94,16 @@ class Opportunity(models.Model):
     status = models.CharField(_("status"), max_length=4, choices=Status.choices, default=Status.OPEN)
     # CNY; with lines, usually their sum, but a rep may enter a rounder figure.
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=ZERO)
-    # Percent. Follows the stage's default when the stage changes; a rep may set it by hand.
+    # Percent. Follows the stage's default when the stage changes, unless a rep set it by hand
+    # (`probability_manual`); closing sets 100 (won) or 0 (lost) whatever it was.
     probability = models.PositiveSmallIntegerField(_("probability (%)"), default=0)
+    probability_manual = models.BooleanField(_("probability set by hand"), default=False)
     expected_close = models.DateField(_("expected close date"), null=True, blank=True)
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     competitors = models.CharField(_("competitors"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     # Why it was won or lost: a reason code (lost_reason) plus free words.
-    lost_reason = models.CharField(_("lost reason"), max_length=30, blank=True)
+    lost_reason = models.CharField(_("lost reason"), max_length=30, choices=LostReason.choices, blank=True)
     close_note = models.CharField(_("close note"), max_length=500, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # The order a won opportunity became (sales.Order), if any.
