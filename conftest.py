@@ -15,6 +15,9 @@ from guanxi.users.services import token_create
 
 PASSWORD = "Test-pass-9431!"
 
+# `smtp_server` (a real local SMTP server), `closed_smtp_port` and `tasks_immediate` for every test.
+pytest_plugins = ["guanxi.channels.testing"]
+
 
 @pytest.fixture
 def team_a(db: Any) -> Team:

@@ -189,6 +189,18 @@ else:
         "immediate": env_bool("GUANXI_TASKS_IMMEDIATE", False),
     }
 
+# Outgoing email: the outbox (channels) sends through this SMTP server.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("GUANXI_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("GUANXI_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("GUANXI_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("GUANXI_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("GUANXI_EMAIL_TLS", False)
+EMAIL_USE_SSL = env_bool("GUANXI_EMAIL_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("GUANXI_EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("GUANXI_EMAIL_FROM", "Guanxi <guanxi@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
