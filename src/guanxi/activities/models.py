@@ -7,11 +7,16 @@ must do by a date-time; follow-up rules create some of them, reminders are sent 
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, time, timedelta
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.permissions import ALL, ROLES, TEAM, scope_of, scope_q
 from guanxi.customers.models import Customer
 
 
@@ -119,6 +124,29 @@ class Activity(models.Model):
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+class TaskQuerySet(models.QuerySet["Task"]):
+    def visible_to(self, actor: Any) -> TaskQuerySet:
+        """The tasks `actor` may see: assigned to them, to their team (team scope) or all (all scope)."""
+        return self.filter(scope_q(actor, owner="assignee", team="team"))
+
+    def open(self) -> TaskQuerySet:
+        return self.filter(status=Task.Status.OPEN)
+
+
+def assignable_q(actor: Any) -> Q:
+    """The users `actor` may give a task to: themselves; their team's members for a team scope (a
+    manager); anyone for an all scope. Only active users whose role may see tasks."""
+    roles = [role for role, rules in ROLES.items() if "activity.view" in rules["perms"]]
+    scope = scope_of(actor)
+    if scope == ALL:
+        who = Q()
+    elif scope == TEAM and getattr(actor, "team_id", None) is not None:
+        who = Q(pk=actor.pk) | Q(team_id=actor.team_id)
+    else:
+        who = Q(pk=actor.pk)
+    return who & Q(is_active=True, role__in=roles)
+
+
 class Task(models.Model):
     class Priority(models.IntegerChoices):
         LOW = 1, _("Low")
@@ -181,12 +209,23 @@ class Task(models.Model):
     # A task made by a follow-up rule names the rule and the thing that triggered it ("order:123"), so a
     # rule that runs twice makes one task.
     rule_key = models.CharField(max_length=80, blank=True, default="", db_default="", editable=False)
+    rule = models.ForeignKey(
+        "FollowUpRule",
+        verbose_name=_("follow-up rule"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        editable=False,
+    )
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -207,3 +246,124 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """The end of a task with a length (a meeting); None for a task that is a point in time."""
+        if not self.duration_minutes:
+            return None
+        return self.due_at + timedelta(minutes=self.duration_minutes)
+
+
+class Notification(models.Model):
+    """A message for one user inside the app (the bell): a task reminder, for now.
+
+    `key` names what it is about ("task-reminder:12:2026-12-02T09:00:00+00:00"), so the same reminder
+    queued twice makes one notification.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    key = models.CharField(max_length=150, unique=True)
+    text = models.CharField(_("text"), max_length=300)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_idx"),
+            models.Index(fields=["user"], name="notification_unread_idx", condition=Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class FollowUpRule(models.Model):
+    """Makes a task for every event of one kind: a purchase, a won opportunity, a vehicle service due.
+
+    The task is due `days` after the event (for a service due: `days` before the service date) at
+    `due_time`, and goes to the customer's owner, else to `fallback_assignee`. Events are read from
+    `scanned_until` on (the rule's creation at first), so a new rule does not flood the past; each
+    (rule, event) makes one task at most, named by Task.rule_key.
+    """
+
+    class Trigger(models.TextChoices):
+        PURCHASE = "purchase", _("After a purchase")
+        WON = "won", _("After a won opportunity")
+        SERVICE_DUE = "service_due", _("Vehicle service due")
+
+    name = models.CharField(_("name"), max_length=100)
+    trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
+    days = models.PositiveSmallIntegerField(_("days"), default=3)
+    due_time = models.TimeField(_("due time"), default=time(10, 0))
+    title_template = models.CharField(_("task title"), max_length=200)
+    description = models.TextField(_("task description"), blank=True)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Task.Priority.choices, default=Task.Priority.NORMAL
+    )
+    fallback_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee when the customer has no owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    active = models.BooleanField(_("active"), default=True)
+    # Events up to this time were read; the next run reads from a little before it (late commits).
+    scanned_until = models.DateTimeField(_("read up to"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("follow-up rule")
+        verbose_name_plural = _("follow-up rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def feed_digest(token: str) -> str:
+    """What is kept of a calendar feed's secret token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CalendarFeed(models.Model):
+    """A user's secret calendar feed address. Only the token's SHA-256 is kept; a reset replaces it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(_("created at"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.prefix}…"

@@ -302,6 +302,8 @@ class Asset(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     site_stage = models.CharField(_("site stage"), max_length=12, choices=SiteStage.choices, blank=True)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
+    # When the vehicle is next due for service: the follow-up rules remind its owner (activities).
+    next_service_on = models.DateField(_("next service due"), null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
