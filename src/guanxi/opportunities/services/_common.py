@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, Min
+from django.db.models import Min
 from django.utils.translation import gettext as _
 
 from guanxi.catalog.models import Product
@@ -202,8 +202,3 @@ def check_owner(actor: User, owner: User | None, errors: Errors) -> None:
 def top_position(stage: Stage) -> int:
     lowest = Opportunity.objects.filter(stage=stage).aggregate(low=Min("position"))["low"]
     return 0 if lowest is None else lowest - GAP
-
-
-def bottom_position(stage: Stage) -> int:
-    highest = Opportunity.objects.filter(stage=stage).aggregate(high=Max("position"))["high"]
-    return 0 if highest is None else highest + GAP

@@ -1,19 +1,13 @@
-"""Opportunities: creating, editing, moving between stages, closing and reopening them.
+"""Opportunities: creating and editing them. Moving, closing and reopening: `moves`.
 
-Rules enforced here and nowhere else:
+Rules enforced here and in `moves`:
 - `opportunity.create` to create, `opportunity.change` for everything else; the opportunity must be in the
   actor's scope (its owner and team), else NotFound; a new one's customer must be in the actor's scope.
 - The owner defaults to the actor; a sales rep cannot give one away, a manager only within the team; the
   team is always the owner's.
-- The status follows the stage's kind; moving into a won or lost stage closes the opportunity (a lost one
-  needs a reason code); a closed one moves only by `opportunity_reopen`.
-- Probability: each stage change sets the new stage's default probability, unless a rep set the
-  probability by hand (`probability_manual`), which then stays until they clear it (probability None).
-  Closing sets 100 (won) or 0 (lost) in every case; reopening goes back to the rule.
-- Every stage change writes a `StageChange` (who, when, from → to), an audit event and a timeline entry
-  on the customer; moves within a column only change `position`.
-- Closing won can book an order (guanxi.sales.services.order_create) from the lines, or the amount when
-  there are none, once: a closed opportunity cannot be closed again.
+- Probability: a new one takes its stage's default unless one is given, which counts as set by hand
+  (`probability_manual`); setting it to None later gives it back to the stage's default.
+- Every opportunity starts its stage history with a `StageChange` from nothing to its first stage.
 """
 
 from __future__ import annotations
@@ -27,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.audit.services import audit_record
+from guanxi.audit.services import audit_record, changes_between
 from guanxi.core.errors import Conflict, Errors
 from guanxi.core.permissions import ensure_can
 from guanxi.customers.models import Customer, TimelineEntry
@@ -42,6 +36,7 @@ from guanxi.opportunities.services._common import (
     clean_probability,
     clean_text,
     lines_total,
+    lock_opportunity,
     top_position,
     visible_customer,
 )
@@ -59,7 +54,7 @@ class OpportunityNotClosed(Conflict):
     default_message = "This opportunity is open."
 
 
-def _timeline(opportunity: Opportunity, kind: str, actor: User, when: Any, **data: Any) -> None:
+def timeline_add(opportunity: Opportunity, kind: str, actor: User, when: Any, **data: Any) -> None:
     TimelineEntry.objects.create(
         customer_id=opportunity.customer_id,
         occurred_at=when,
@@ -69,7 +64,7 @@ def _timeline(opportunity: Opportunity, kind: str, actor: User, when: Any, **dat
     )
 
 
-def _record_stage_change(opportunity: Opportunity, before: Stage | None, actor: User, when: Any) -> None:
+def record_stage_change(opportunity: Opportunity, before: Stage | None, actor: User, when: Any) -> None:
     StageChange.objects.create(
         opportunity=opportunity,
         from_stage=before,
@@ -169,7 +164,7 @@ def opportunity_create(
     for line in opportunity_lines:
         line.opportunity = opportunity
     OpportunityLine.objects.bulk_create(opportunity_lines)
-    _record_stage_change(opportunity, None, actor, now)
+    record_stage_change(opportunity, None, actor, now)
     audit_record(
         actor=actor,
         action="opportunity.create",
@@ -183,5 +178,92 @@ def opportunity_create(
             "lines": len(opportunity_lines),
         },
     )
-    _timeline(opportunity, "opportunity.created", actor, now, stage=stage.name, amount=str(stated))
+    timeline_add(opportunity, "opportunity.created", actor, now, stage=stage.name, amount=str(stated))
+    return opportunity
+
+
+UPDATABLE = (
+    "name",
+    "amount",
+    "probability",
+    "expected_close",
+    "next_step",
+    "competitors",
+    "description",
+    "owner",
+)
+
+
+def _snapshot(opportunity: Opportunity) -> dict[str, Any]:
+    return {
+        "name": opportunity.name,
+        "amount": str(opportunity.amount),
+        "probability": opportunity.probability,
+        "probability_manual": opportunity.probability_manual,
+        "expected_close": opportunity.expected_close.isoformat() if opportunity.expected_close else None,
+        "next_step": opportunity.next_step,
+        "competitors": opportunity.competitors,
+        "description": opportunity.description,
+        "owner": opportunity.owner.username if opportunity.owner else None,
+    }
+
+
+@transaction.atomic
+def opportunity_update(
+    *,
+    actor: User,
+    opportunity: Opportunity,
+    lines: Sequence[Mapping[str, Any]] | None = None,
+    **fields: Any,
+) -> Opportunity:
+    """Change the fields given (among UPDATABLE); `lines` replaces every line when given.
+
+    `probability`: a number sets it by hand; None gives it back to the stage's default (of an open one).
+    With `lines` and no `amount`, the amount becomes the lines' total.
+    """
+    ensure_can(actor, "opportunity.change")
+    opportunity = lock_opportunity(actor, opportunity)
+    errors = Errors()
+    for key in sorted(set(fields) - set(UPDATABLE)):
+        errors.add(key, _("Unknown field."))
+    before = _snapshot(opportunity)
+    for key in ("name", "next_step", "competitors", "description"):
+        if key in fields:
+            setattr(opportunity, key, clean_text(key, fields[key], errors, required=key == "name"))
+    if "amount" in fields:
+        amount = ZERO if blank(fields["amount"]) else clean_money(fields["amount"], "amount", errors)
+        if amount is not None:
+            opportunity.amount = amount
+    if "expected_close" in fields:
+        opportunity.expected_close = clean_date(fields["expected_close"], "expected_close", errors)
+    if "probability" in fields:
+        if blank(fields["probability"]):
+            opportunity.probability_manual = False
+            if opportunity.status == Opportunity.Status.OPEN:
+                opportunity.probability = opportunity.stage.probability
+        elif opportunity.status != Opportunity.Status.OPEN:
+            errors.add("probability", _("A closed opportunity's probability is fixed; reopen it first."))
+        else:
+            value = clean_probability(fields["probability"], errors)
+            if value is not None and (value != opportunity.probability or not opportunity.probability_manual):
+                opportunity.probability, opportunity.probability_manual = value, True
+    if "owner" in fields and fields["owner"] is not None and fields["owner"].pk != opportunity.owner_id:
+        check_owner(actor, fields["owner"], errors)
+        opportunity.owner = fields["owner"]
+        opportunity.team_id = fields["owner"].team_id
+    new_lines = None if lines is None else clean_lines(list(lines), errors)
+    errors.raise_if_any()
+    if new_lines is not None:
+        opportunity.lines.all().delete()
+        for line in new_lines:
+            line.opportunity = opportunity
+        OpportunityLine.objects.bulk_create(new_lines)
+        if "amount" not in fields or blank(fields["amount"]):
+            opportunity.amount = lines_total(new_lines)
+    changes = changes_between(before, _snapshot(opportunity))
+    if new_lines is not None:
+        changes["lines"] = [None, len(new_lines)]
+    if changes:
+        opportunity.save()
+        audit_record(actor=actor, action="opportunity.update", target=opportunity, changes=changes)
     return opportunity
