@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.catalog.models import Store
+from guanxi.core.masking import mask_email, mask_text
+from guanxi.core.phone import phone_display, phone_mask
 from guanxi.customers.models import Customer, Masked
+
+OPEN_STATUSES = ("new", "working", "qualified")
 
 
 class Lead(Masked, models.Model):
@@ -22,6 +27,15 @@ class Lead(Masked, models.Model):
         QUALIFIED = "qualified", _("Qualified")
         DISQUALIFIED = "disqualified", _("Disqualified")
         CONVERTED = "converted", _("Converted")
+
+    class DisqualifyReason(models.TextChoices):
+        NO_BUDGET = "no_budget", _("No budget")
+        NO_NEED = "no_need", _("No need")
+        UNREACHABLE = "unreachable", _("Unreachable")
+        DUPLICATE = "duplicate", _("Duplicate")
+        SPAM = "spam", _("Spam")
+        COMPETITOR = "competitor", _("Went to a competitor")
+        OTHER = "other", _("Other")
 
     name = models.CharField(_("name"), max_length=200)
     company = models.CharField(_("company"), max_length=200, blank=True)
@@ -61,6 +75,26 @@ class Lead(Masked, models.Model):
         related_name="leads",
     )
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+    # Engagement: how many times this person reached us (a capture with the same phone or email while the
+    # lead is open is merged into it and counts here), and when last.
+    captures = models.PositiveIntegerField(_("times captured"), default=1)
+    last_captured_at = models.DateTimeField(_("last captured at"), null=True, blank=True)
+    web_form = models.ForeignKey(
+        "leads.LeadForm",
+        verbose_name=_("web form"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    rule = models.ForeignKey(
+        "leads.LeadAssignmentRule",
+        verbose_name=_("assigned by rule"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -92,6 +126,152 @@ class Lead(Masked, models.Model):
             models.Index(fields=["owner", "status"], name="lead_owner_idx"),
             models.Index(fields=["team", "status"], name="lead_team_idx"),
         ]
+        constraints = [
+            # One open lead per phone and per email: a second capture merges into it (leads.services),
+            # and two captures racing meet here.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(status__in=OPEN_STATUSES) & ~Q(phone=""),
+                name="lead_open_phone_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=Q(status__in=OPEN_STATUSES) & ~Q(email=""),
+                name="lead_open_email_unique",
+            ),
+            models.CheckConstraint(condition=Q(score__lte=100), name="lead_score_at_most_100"),
+        ]
+
+    # Set by the capture service: True when the capture was merged into this open lead.
+    merged = False
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def display_phone(self) -> str:
+        if not self.phone:
+            return ""
+        return phone_display(self.phone) if self.clear else phone_mask(self.phone)
+
+    @property
+    def value_phone(self) -> str:
+        """For machines: E.164, or the masked form."""
+        return self.phone if self.clear or not self.phone else phone_mask(self.phone)
+
+    @property
+    def display_email(self) -> str:
+        return self.email if self.clear or not self.email else mask_email(self.email)
+
+    @property
+    def display_wechat_id(self) -> str:
+        return self.wechat_id if self.clear else mask_text(self.wechat_id)
+
+
+class LeadAssignmentRule(models.Model):
+    """Who gets a new lead that arrives without an owner: the first active rule (by position) whose
+    conditions all match (an empty condition matches anything) gives it to a named user, or in turn to
+    the active members of a team who may work leads (round robin; `last_user` is the cursor)."""
+
+    class Action(models.TextChoices):
+        ROUND_ROBIN = "round_robin", _("In turn among a team's members")
+        USER = "user", _("To a named user")
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    match_source = models.CharField(
+        _("when the source is"), max_length=20, choices=Customer.Source.choices, blank=True
+    )
+    match_city = models.CharField(_("when the city is"), max_length=30, blank=True)
+    match_store = models.ForeignKey(
+        Store,
+        verbose_name=_("when the store is"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    action = models.CharField(_("assign"), max_length=12, choices=Action.choices, default=Action.ROUND_ROBIN)
+    team = models.ForeignKey(
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # Round robin: the member who got the last lead; the next goes to the member after them (by id).
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_count = models.PositiveIntegerField(_("leads assigned"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("lead assignment rule")
+        verbose_name_plural = _("lead assignment rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadForm(models.Model):
+    """A public web form (no sign-in) that other websites embed in an iframe; each post becomes a lead."""
+
+    class Field(models.TextChoices):
+        COMPANY = "company", _("Company")
+        PHONE = "phone", _("Mobile")
+        EMAIL = "email", _("Email")
+        WECHAT_ID = "wechat_id", _("WeChat ID")
+        CITY = "city", _("City")
+        INTEREST = "interest", _("Interested in")
+        MESSAGE = "message", _("Message")
+
+    slug = models.SlugField(_("address name"), max_length=50, unique=True)
+    title = models.CharField(_("title"), max_length=100)
+    intro = models.TextField(_("introduction"), max_length=1000, blank=True)
+    fields = models.JSONField(_("fields shown"), default=list, blank=True)
+    source = models.CharField(
+        _("source of its leads"), max_length=20, choices=Customer.Source.choices, default=Customer.Source.WEB
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    thank_you = models.CharField(_("thank-you text"), max_length=500, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = _("lead web form")
+        verbose_name_plural = _("lead web forms")
+
+    def __str__(self) -> str:
+        return self.title
