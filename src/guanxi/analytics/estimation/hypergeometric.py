@@ -53,7 +53,18 @@ def expected_if_alive(r: float, a: float, b: float, x: FloatArray, z: FloatArray
     poor = ~np.isfinite(out) | (np.abs(one_minus_h) < CANCELLATION_LIMIT)
     if np.any(poor):
         out = np.array(out, dtype=np.float64)
-        out[poor] = _expected_if_alive_series(r, a, b, x[poor], z[poor])
+        # Pfaff's transformation: H = 2F1(r+x, a−1; a+b+x−1; z/(z−1)). It has no power of (1 − z), which
+        # underflows to 0 when a is large (fits on a small base run off to a, b in the millions) while the
+        # 2F1 beside it overflows, so the Euler form gives 0·inf.
+        xp, zp = x[poor], z[poor]
+        with np.errstate(all="ignore"):
+            h_pfaff = hyp2f1(r + xp, shift, a + b + xp - 1.0, zp / (zp - 1.0))
+            pfaff = (a + b + xp - 1.0) * (1.0 - h_pfaff) / shift if shift != 0.0 else np.full_like(zp, np.nan)
+        good = np.isfinite(pfaff) & (np.abs(1.0 - h_pfaff) >= CANCELLATION_LIMIT)
+        rows = np.flatnonzero(poor)
+        out[rows[good]] = pfaff[good]
+        if not np.all(good):
+            out[rows[~good]] = _expected_if_alive_series(r, a, b, xp[~good], zp[~good])
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -291,3 +292,17 @@ def test_bad_predictions_and_fits_are_refused_with_the_reason() -> None:
         bgnbd.p_alive(PAPER, 1, 6, 5)
     with pytest.raises(ValueError, match="alpha must be a positive number"):
         bgnbd.Params(r=1.0, alpha=0.0, a=1.0, b=1.0)
+
+
+def test_expected_purchases_stay_finite_when_a_fit_on_a_small_base_runs_off_to_huge_a_and_b() -> None:
+    # Parameters a fit on a few dozen customers gave. The Euler form is 0·inf here; the values below are
+    # mpmath's (50 digits) of c·(1 − 2F1(r+x, a−1; c; z/(z−1)))/(a − 1).
+    r, a, b = 6.0826503050493965, 1508529.6921502491, 7303915.110901718
+    x = np.array([0.0, 2.0, 30.0])
+    z = np.array([0.0512195, 0.0479452, 0.5])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = expected_if_alive(r, a, b, x, z)
+
+    assert value == pytest.approx([0.31788505026958563, 0.39155549127387423, 5.822250569204051], rel=1e-10)
