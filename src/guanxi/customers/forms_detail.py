@@ -85,7 +85,7 @@ class AssetForm(PageForm):
     id_prefix = "asset"
 
     KIND_FIELDS = {
-        Asset.Kind.VEHICLE: ["plate", "vin", "model", "mileage_km", "name", "notes"],
+        Asset.Kind.VEHICLE: ["plate", "vin", "model", "mileage_km", "next_service_on", "name", "notes"],
         Asset.Kind.SITE: ["name", "site_stage", "address", "notes"],
         Asset.Kind.OTHER: ["name", "address", "notes"],
     }
@@ -95,6 +95,7 @@ class AssetForm(PageForm):
         "vin": "",
         "model": "",
         "mileage_km": None,
+        "next_service_on": None,
         "address": "",
         "site_stage": "",
         "notes": "",
@@ -105,6 +106,12 @@ class AssetForm(PageForm):
     vin = forms.CharField(label=_("VIN"), required=False)
     model = forms.CharField(label=_("Model"), required=False)
     mileage_km = forms.IntegerField(label=_("Mileage (km)"), required=False, min_value=0)
+    next_service_on = forms.DateField(
+        label=_("Next service due"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Follow-up rules remind the owner before this date."),
+    )
     name = forms.CharField(label=_("Name"), required=False)
     site_stage = forms.ChoiceField(
         label=_("Site stage"), choices=BLANK_CHOICE + Asset.SiteStage.choices, required=False

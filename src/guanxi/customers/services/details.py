@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -136,7 +136,9 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
 
 
 def _clean_asset(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
-    for key in sorted(set(fields) - {*ASSET_TEXT, "kind", "plate", "mileage_km", "site_stage"}):
+    for key in sorted(
+        set(fields) - {*ASSET_TEXT, "kind", "plate", "mileage_km", "site_stage", "next_service_on"}
+    ):
         errors.add(key, _("Unknown field."))
     cleaned = _texts(fields, ASSET_TEXT, errors)
     if "kind" in fields:
@@ -167,11 +169,31 @@ def _clean_asset(fields: dict[str, Any], errors: Errors) -> dict[str, Any]:
                         "mileage_km",
                         _("Enter a whole number from 0 to %(limit)d.") % {"limit": MAX_MILEAGE_KM},
                     )
+    if "next_service_on" in fields:
+        cleaned["next_service_on"] = _service_date(fields["next_service_on"], errors)
     if "site_stage" in fields:
         cleaned["site_stage"] = clean_choice(
             fields["site_stage"], Asset.SiteStage, "site_stage", errors, blank=True
         )
     return cleaned
+
+
+def _service_date(value: Any, errors: Errors) -> date | None:
+    """A vehicle's next service date (the follow-up rules remind its owner before it): a date or None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors.add("next_service_on", _("Enter a date such as 2026-12-31."))
+            return None
+    if not 2000 <= value.year <= 2100:
+        errors.add("next_service_on", _("Enter a date such as 2026-12-31."))
+        return None
+    return value
 
 
 def _check_asset(stored: dict[str, Any], cleaned: dict[str, Any], errors: Errors) -> None:
