@@ -6,3 +6,7 @@ class OpportunitiesConfig(AppConfig):
     name = "guanxi.opportunities"
     label = "opportunities"
     verbose_name = _("Opportunities")
+
+    def ready(self) -> None:
+        # Opportunities on the customer's 360 timeline: their renderers register themselves.
+        from guanxi.opportunities import timeline  # noqa: F401

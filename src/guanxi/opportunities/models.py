@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.catalog.models import Product
+from guanxi.catalog.money import round_money
 from guanxi.customers.models import Customer
 
 ZERO = Decimal("0.00")
@@ -189,6 +190,10 @@ class OpportunityLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} × {self.quantity}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return round_money(self.quantity * self.unit_price)
 
 
 class StageChange(models.Model):
