@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from guanxi.analytics import kpis, selectors, services
+from guanxi.analytics import kpis, sales_reports, selectors, services
 from guanxi.analytics.forms_board import BoardFilterForm
 from guanxi.analytics.models import Band
 from guanxi.catalog.selectors import store_list
@@ -36,6 +36,8 @@ def _display(value: kpis.KpiValue) -> str:
         return f"¥{value.value:,.2f}"
     if value.kind == "share":
         return f"{value.value * 100:.1f}%"
+    if value.kind == "days":
+        return _("%(days)s days") % {"days": f"{value.value:,.1f}"}
     return f"{value.value:,}"
 
 
@@ -52,8 +54,13 @@ def board(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     values = kpis.kpi_values(actor=actor, filters=filters)
     charts = [chart(actor=actor, filters=filters) for chart in kpis.CHARTS.values()]
+    sales_values, sales_charts = [], []
+    if can(actor, sales_reports.PERMISSION):
+        sales_values = sales_reports.sales_kpi_values(actor=actor, filters=filters)
+        sales_charts = [chart(actor=actor, filters=filters) for chart in sales_reports.SALES_CHARTS.values()]
     data = {
-        t.key: {"columns": t.columns, "rows": [[_plain(c) for c in row] for row in t.rows]} for t in charts
+        t.key: {"columns": t.columns, "rows": [[_plain(c) for c in row] for row in t.rows]}
+        for t in charts + sales_charts
     }
     return render(
         request,
@@ -64,6 +71,8 @@ def board(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "kpis": [(v, _display(v)) for v in values],
             "charts": {t.key: t for t in charts},
+            "sales_kpis": [(v, _display(v)) for v in sales_values],
+            "sales_charts": [(t, sales_reports.SALES_CHART_HELP[t.key]) for t in sales_charts],
             "chart_data": data,
             "run": kpis.last_run(),
             "query": request.GET.urlencode(),
@@ -82,6 +91,10 @@ def board_csv(request: HttpRequest, key: str) -> HttpResponse:
         table = kpis.kpi_table(kpis.kpi_values(actor=actor, filters=filters))
     elif key in kpis.CHARTS:
         table = kpis.CHARTS[key](actor=actor, filters=filters)
+    elif key == "sales_kpis":  # these check sales_report.view: a PermissionDenied answers 403
+        table = sales_reports.sales_kpi_table(sales_reports.sales_kpi_values(actor=actor, filters=filters))
+    elif key in sales_reports.SALES_CHARTS:
+        table = sales_reports.SALES_CHARTS[key](actor=actor, filters=filters)
     else:
         raise Http404(_("There is no such chart."))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
