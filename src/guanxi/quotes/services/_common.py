@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.catalog.models import Product
@@ -230,6 +231,7 @@ def set_totals(quote: Quote) -> Quote:
         discount_total=quote.discount_total,
         grand_total=quote.grand_total,
         tax_total=quote.tax_total,
+        updated_at=timezone.now(),
     )
     return quote
 
