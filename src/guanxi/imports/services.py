@@ -10,7 +10,6 @@ rejected rows and the job's counters and resume point (`rows_done`) are one tran
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,21 +23,20 @@ from guanxi.audit.services import audit_record
 from guanxi.core.errors import NotFound, ValidationFailed
 from guanxi.core.permissions import ensure_can
 from guanxi.core.tasks import task_enqueue_on_commit
-from guanxi.customers.duplicates import customer_matches_many
-from guanxi.customers.exports import FORMULA_STARTS
 from guanxi.customers.models import CustomFieldDefinition
-from guanxi.customers.services.bulk import ImportRow, RowOutcome, customer_import_rows
-from guanxi.customers.services.customer import FIELDS as CUSTOMER_FIELDS
+from guanxi.customers.services.bulk import RowOutcome, customer_import_write
 from guanxi.imports.cleaning import CellError, RowCleaner
 from guanxi.imports.mapping import Target, mapping_from_template, mapping_guess, mapping_missing, target_get
+from guanxi.imports.matching import same_customers
 from guanxi.imports.models import ImportJob, ImportRejection, ImportTemplate
 from guanxi.imports.orders import orders_import_rows
+from guanxi.imports.pipeline import PreparedBatch, cells_json, prepared_batches, read_batches, unguard
 from guanxi.imports.readers import Cell, TableReader, open_table
 from guanxi.users.models import User
 
 BATCH_SIZE = 1000
 PREVIEW_ROWS = 10
-ASSET_FIELDS = {"plate": "plate", "vin": "vin", "vehicle_model": "model", "mileage_km": "mileage_km"}
+PARALLEL_FROM = 2_000_000  # bytes of file (some 20,000 rows) from which a worker process prepares the batches
 Progress = Callable[[ImportJob], None]
 
 
@@ -57,10 +55,6 @@ def import_target(key: str) -> Target:
 
 def _reader(job: ImportJob) -> TableReader:
     return open_table(job.file.path, filename=job.file_name, sheet=job.sheet or None)
-
-
-def _cell_json(cell: Cell) -> str:
-    return cell.isoformat() if isinstance(cell, date | datetime) else str(cell)
 
 
 def import_job_create(
@@ -112,7 +106,7 @@ def import_job_preview(job: ImportJob, rows: int = PREVIEW_ROWS) -> list[tuple[i
     preview = []
     with _reader(job) as reader:
         for number, cells in reader.rows():
-            preview.append((number, [_cell_json(c) for c in cells]))
+            preview.append((number, cells_json(cells)))
             if len(preview) >= rows:
                 break
     return preview
@@ -197,11 +191,17 @@ class JobTakenOver(Exception):
 
 
 def import_job_run(
-    *, job_id: int, progress: Progress | None = None, batch_size: int = BATCH_SIZE
+    *,
+    job_id: int,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+    parallel: bool | None = None,
 ) -> ImportJob:
     """Run a queued (or interrupted) job to its end, batch by batch; safe to call again after a crash.
 
     Runs as the user who uploaded the file: their permissions and scope decide what may be written.
+    `parallel`: prepare the batches of a customer import in a worker process while this one matches and
+    writes (`pipeline.prepared_batches`); None: when the file is large (PARALLEL_FROM bytes).
     """
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
@@ -215,11 +215,10 @@ def import_job_run(
     try:
         target = import_target(job.target)
         cleaner = RowCleaner(target, job.headers, job.mapping)
-        group_by = target.extra.get("group_by")
-        group = job.mapping.index(group_by) if group_by in job.mapping else None
         with _reader(job) as reader:
-            for batch in _batches(reader, skip=job.rows_done, size=batch_size, group=group):
-                _run_batch(job, actor, cleaner, batch, reader.progress().fraction)
+            for prepared in _prepared(job, actor, reader, cleaner, target, batch_size, parallel):
+                if prepared is not None:  # an order batch is written already
+                    _run_batch(job, actor, prepared)
                 job.refresh_from_db()
                 if job.status == ImportJob.Status.CANCELLED:
                     return job
@@ -251,6 +250,32 @@ def import_job_run(
     return job
 
 
+def _prepared(
+    job: ImportJob,
+    actor: User,
+    reader: TableReader,
+    cleaner: RowCleaner,
+    target: Target,
+    batch_size: int,
+    parallel: bool | None,
+) -> Iterator[PreparedBatch | None]:
+    """The job's batches after its resume point: customers prepared (pipeline), orders run here and
+    given as None."""
+    if job.target == "orders":
+        group_by = target.extra.get("group_by")
+        group = job.mapping.index(group_by) if group_by in job.mapping else None
+        for rows in read_batches(reader, skip=job.rows_done, size=batch_size, group=group):
+            _run_order_batch(job, actor, cleaner, rows, reader.progress().fraction)
+            yield None
+        return
+    if parallel is None:
+        parallel = job.file_size >= PARALLEL_FROM
+    definitions = list(CustomFieldDefinition.objects.filter(active=True))
+    yield from prepared_batches(
+        reader, cleaner, definitions, skip=job.rows_done, size=batch_size, parallel=parallel
+    )
+
+
 def _fail(job: ImportJob, message: str) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.FAILED, error=message[:2000], finished_at=timezone.now()
@@ -259,124 +284,23 @@ def _fail(job: ImportJob, message: str) -> ImportJob:
     return job
 
 
-def _batches(
-    reader: TableReader, *, skip: int, size: int, group: int | None = None
-) -> Iterator[list[tuple[int, list[Cell]]]]:
-    """The rows after the first `skip`, `size` at a time; a full batch goes on while the rows that follow
-    have the same non-empty value in column `group` (an order's lines stay in one batch)."""
-    batch: list[tuple[int, list[Cell]]] = []
-    for index, row in enumerate(reader.rows()):
-        if index < skip:
-            continue
-        if len(batch) >= size and (group is None or not _same_group(batch[-1][1], row[1], group)):
-            yield batch
-            batch = []
-        batch.append(row)
-    if batch:
-        yield batch
-
-
-def _same_group(before: list[Cell], after: list[Cell], column: int) -> bool:
-    value = before[column] if column < len(before) else ""
-    return value not in ("", None) and column < len(after) and after[column] == value
-
-
-def _import_row(number: int, values: dict[str, Any]) -> ImportRow:
-    fields = {key: values[key] for key in CUSTOMER_FIELDS if key in values}
-    if values.get("company") and values.get("name") != values["company"]:
-        line = _("Company: %(company)s") % {"company": values["company"]}
-        fields["notes"] = f"{fields['notes']}\n{line}" if fields.get("notes") else line
-    if values.get("external_id"):
-        fields["external_ids"] = {"import": values["external_id"]}
-    asset = {name: values[key] for key, name in ASSET_FIELDS.items() if values.get(key) not in (None, "")}
-    return ImportRow(
-        number,
-        fields,
-        phones=list(values.get("phones") or []),
-        emails=list(values.get("emails") or []),
-        tags=list(values.get("tags") or []),
-        custom_fields=dict(values.get("custom_fields") or {}),
-        assets=[asset] if asset else [],
-    )
-
-
-def _fold_into(first: ImportRow, later: ImportRow) -> None:
-    """A later row of the same batch that is the same person adds what the first row lacks."""
-    for key, value in later.fields.items():
-        first.fields.setdefault(key, value)
-    for name in ("phones", "emails", "tags"):
-        mine = getattr(first, name)
-        mine += [v for v in getattr(later, name) if v not in mine]
-    for key, value in later.custom_fields.items():
-        first.custom_fields.setdefault(key, value)
-    first.assets += [a for a in later.assets if a not in first.assets]
-
-
-def _same_person_keys(row: ImportRow) -> list[str]:
-    keys = [f"p:{n}" for n in row.phones] + [f"e:{e.lower()}" for e in row.emails]
-    if row.fields.get("wechat_id"):
-        keys.append(f"w:{row.fields['wechat_id']}")
-    return keys
-
-
-def _run_batch(
-    job: ImportJob,
-    actor: User,
-    cleaner: RowCleaner,
-    batch: list[tuple[int, list[Cell]]],
-    fraction: float | None,
-) -> None:
-    if job.target == "orders":
-        _run_order_batch(job, actor, cleaner, batch, fraction)
-        return
-    rejections: list[ImportRejection] = []
-    rows: list[ImportRow] = []
-    for number, cells in batch:
-        guarded = any(type(c) is str and c[:1] == "'" for c in cells)
-        values, errors = cleaner.clean(number, [_unguard(c) for c in cells] if guarded else cells)
-        if errors:
-            rejections += [_rejection(job, error, cells) for error in errors]
-        else:
-            rows.append(_import_row(number, values))
-    # The same person twice in the batch: the later rows fold into the first.
-    first_by_key: dict[str, ImportRow] = {}
-    unique: list[ImportRow] = []
-    folded = 0
-    for row in rows:
-        first = next((first_by_key[k] for k in _same_person_keys(row) if k in first_by_key), None)
-        if first is None:
-            unique.append(row)
-            first = row
-        else:
-            _fold_into(first, row)
-            folded += 1
-        for key in _same_person_keys(row):
-            first_by_key.setdefault(key, first)
-    candidates = [
-        {
-            "name": r.fields.get("name", ""),
-            "kind": r.fields.get("kind", ""),
-            "phones": r.phones,
-            "emails": r.emails,
-            "wechat_id": r.fields.get("wechat_id", ""),
-        }
-        for r in unique
-    ]
+def _run_batch(job: ImportJob, actor: User, prepared: PreparedBatch) -> None:
+    rejections = [_rejection(job, error, prepared.cells_of(error.row)) for error in prepared.rejected]
     # Matched as the system: a customer the importer may not see is still the same person, and the row
-    # is then refused (customer_import_rows) rather than made a second time.
-    for row, matches in zip(unique, customer_matches_many(candidates, actor=None, likely=False), strict=True):
-        if matches and matches[0].same:
-            row.match = matches[0].customer_id
+    # is then refused (customer_import_write) rather than made a second time.
+    unique = [p.row for p in prepared.unique]
+    for row, match in zip(unique, same_customers(unique), strict=True):
+        row.match = match
     counts = dict.fromkeys(("created", "updated", "merged", "skipped"), 0)
-    counts["merged"] = folded
+    counts["merged"] = prepared.folded
     with transaction.atomic():
         with transaction.atomic():  # a savepoint: a dry run rolls the customers back, keeps the report
-            outcomes: list[RowOutcome] = customer_import_rows(
-                actor=actor, rows=unique, on_duplicate=job.on_duplicate
+            outcomes: list[RowOutcome] = customer_import_write(
+                actor=actor, rows=prepared.unique, on_duplicate=job.on_duplicate
             )
             if job.dry_run:
                 transaction.set_rollback(True)
-        _commit_batch(job, batch, outcomes, rejections, counts, fraction)
+        _commit_batch(job, prepared.size, prepared.cells_of, outcomes, rejections, counts, prepared.fraction)
 
 
 def _run_order_batch(
@@ -389,9 +313,9 @@ def _run_order_batch(
     rejections: list[ImportRejection] = []
     rows: list[tuple[int, dict[str, Any]]] = []
     for number, cells in batch:
-        values, errors = cleaner.clean(number, [_unguard(c) for c in cells])
+        values, errors = cleaner.clean(number, [unguard(c) for c in cells])
         if errors:
-            rejections += [_rejection(job, error, cells) for error in errors]
+            rejections += [_rejection(job, error, cells_json(cells)) for error in errors]
         else:
             rows.append((number, values))
     counts = dict.fromkeys(("created", "updated", "merged", "skipped"), 0)
@@ -400,19 +324,23 @@ def _run_order_batch(
             outcomes = orders_import_rows(actor=actor, rows=rows)
             if job.dry_run:
                 transaction.set_rollback(True)
-        _commit_batch(job, batch, outcomes, rejections, counts, fraction)
+        cells_of = {number: cells for number, cells in batch}
+        _commit_batch(
+            job, len(batch), lambda n: cells_json(cells_of[n]), outcomes, rejections, counts, fraction
+        )
 
 
 def _commit_batch(
     job: ImportJob,
-    batch: list[tuple[int, list[Cell]]],
+    size: int,
+    cells_of: Callable[[int], list[str]],
     outcomes: list[RowOutcome],
     rejections: list[ImportRejection],
     counts: dict[str, int],
     fraction: float | None,
 ) -> None:
-    """Inside the batch's transaction: its rejected rows, counters and resume point."""
-    cells_of = {number: cells for number, cells in batch}
+    """Inside the batch's transaction: its rejected rows, counters and resume point. `size`: the rows of
+    the batch; `cells_of`: a row's cells (by row number) as the rejected-rows file writes them."""
     for outcome in outcomes:
         if outcome.result != "rejected":
             counts[outcome.result] += 1
@@ -424,7 +352,7 @@ def _commit_batch(
                 column=_column(job, field),
                 value="",
                 reason=" ".join(messages),
-                cells=[_cell_json(c) for c in cells_of[outcome.row_number]],
+                cells=cells_of(outcome.row_number),
             )
             for field, messages in outcome.errors.items()
         ]
@@ -432,20 +360,13 @@ def _commit_batch(
     # The batch, its report and the resume point commit together; a runner that finds the resume
     # point moved (another runner took the job over) undoes its batch and stops.
     moved = ImportJob.objects.filter(pk=job.pk, rows_done=job.rows_done).update(
-        rows_done=F("rows_done") + len(batch),
+        rows_done=F("rows_done") + size,
         percent=round(100 * fraction) if fraction is not None else F("percent"),
         rejected=F("rejected") + len({r.row_number for r in rejections}),
         **{key: F(key) + value for key, value in counts.items()},
     )
     if not moved:
         raise JobTakenOver
-
-
-def _unguard(cell: Cell) -> Cell:
-    """A cell our own files guard against formulas ('+86 138…, in a rejected-rows file) reads as it was."""
-    if isinstance(cell, str) and cell.startswith("'") and cell[1:2] in FORMULA_STARTS:
-        return cell[1:]
-    return cell
 
 
 def _column(job: ImportJob, field: str) -> str:
@@ -457,14 +378,14 @@ def _column(job: ImportJob, field: str) -> str:
     return field
 
 
-def _rejection(job: ImportJob, error: CellError, cells: list[Cell]) -> ImportRejection:
+def _rejection(job: ImportJob, error: CellError, cells: list[str]) -> ImportRejection:
     return ImportRejection(
         job=job,
         row_number=error.row,
         column=error.column[:255],
         value=error.value,
         reason=str(error.reason),
-        cells=[_cell_json(c) for c in cells],
+        cells=cells,
     )
 
 

@@ -83,6 +83,22 @@ class _Clean:
     emails: list[str]
     custom: dict[str, Any]
     assets: list[dict[str, Any]]
+    # For a row that makes a new customer: its columns from kind to custom_fields (CUSTOMER_COLUMNS),
+    # its name, search document and audit changes (JSON), all worked out without the database (_new).
+    new: tuple[tuple[Any, ...], str, str, str, str] | None = None
+
+
+@dataclass
+class PreparedRow:
+    """A row checked against the customer services' rules, with what creating it needs worked out.
+
+    Made by `customer_import_prepare` without touching the database (the importer makes them in a
+    worker process while the main one writes); written by `customer_import_write`.
+    """
+
+    row: ImportRow
+    clean: _Clean | None
+    errors: dict[str, list[str]]
 
 
 @functools.cache
@@ -122,6 +138,24 @@ def _clean_row(row: ImportRow, definitions: list[CustomFieldDefinition]) -> tupl
     return _Clean(row, fields, phones, emails, custom, assets), errors
 
 
+def customer_import_prepare(
+    rows: list[ImportRow], definitions: list[CustomFieldDefinition]
+) -> list[PreparedRow]:
+    """The rules of `customer_import_rows` that need no database, applied to each row; for the rows that
+    match no one yet, the new customer's columns, search document and audit changes too.
+
+    `definitions`: the active custom field definitions. A row rejected here may still be written when
+    it turns out to match a customer (a merge needs no name): `customer_import_write` checks it again.
+    """
+    prepared = []
+    for row in rows:
+        cleaned, errors = _clean_row(row, definitions)
+        if cleaned is not None and not row.match:
+            cleaned.new = _new(cleaned)
+        prepared.append(PreparedRow(row, cleaned, errors.details))
+    return prepared
+
+
 def customer_import_rows(
     *, actor: User, rows: list[ImportRow], on_duplicate: str = MERGE
 ) -> list[RowOutcome]:
@@ -137,21 +171,40 @@ def customer_import_rows(
     One transaction: the whole batch lands or none of it.
     """
     ensure_can(actor, "customer.import")
+    definitions = list(CustomFieldDefinition.objects.filter(active=True))
+    return customer_import_write(
+        actor=actor, rows=customer_import_prepare(rows, definitions), on_duplicate=on_duplicate
+    )
+
+
+def customer_import_write(
+    *, actor: User, rows: list[PreparedRow], on_duplicate: str = MERGE
+) -> list[RowOutcome]:
+    """`customer_import_rows` for rows prepared by `customer_import_prepare` (their `row.match` may have
+    been set since)."""
+    ensure_can(actor, "customer.import")
     if on_duplicate not in (MERGE, SKIP, UPDATE):
         raise ValueError(on_duplicate)
-    definitions = list(CustomFieldDefinition.objects.filter(active=True))
+    definitions: list[CustomFieldDefinition] | None = None
     outcomes: dict[int, RowOutcome] = {}
     clean: list[_Clean] = []
-    for row in rows:
-        cleaned, errors = _clean_row(row, definitions)
+    for prepared in rows:
+        row, cleaned, details = prepared.row, prepared.clean, prepared.errors
+        if cleaned is None and row.match:  # checked as a new customer; a merge asks less
+            if definitions is None:
+                definitions = list(CustomFieldDefinition.objects.filter(active=True))
+            cleaned, errors = _clean_row(row, definitions)
+            details = errors.details
         if cleaned is None:
-            outcomes[row.row_number] = RowOutcome(row.row_number, "rejected", row.match, errors.details)
+            outcomes[row.row_number] = RowOutcome(row.row_number, "rejected", row.match, details)
         else:
             clean.append(cleaned)
     with transaction.atomic():
         matched_ids = {c.row.match for c in clean if c.row.match}
         visible = set(
             Customer.objects.filter(scope_q(actor), pk__in=matched_ids).values_list("pk", flat=True)
+            if matched_ids
+            else ()
         )
         clean = _refuse_taken_member_numbers(clean, outcomes)
         new = [c for c in clean if not c.row.match]
@@ -175,7 +228,7 @@ def customer_import_rows(
         result = "updated" if on_duplicate == UPDATE else "merged"
         for c in _change(actor, existing, overwrite=on_duplicate == UPDATE):
             outcomes[c.row.row_number] = RowOutcome(c.row.row_number, result, c.row.match)
-    return [outcomes[row.row_number] for row in rows]
+    return [outcomes[p.row.row_number] for p in rows]
 
 
 def _refuse_taken_member_numbers(clean: list[_Clean], outcomes: dict[int, RowOutcome]) -> list[_Clean]:
@@ -286,6 +339,10 @@ class _Writer:
         self.entries.append((customer_id, self.stamp, kind, self.actor_id, data))
 
     def event(self, action: str, customer_id: int, label: str, changes: dict[str, Any]) -> None:
+        self.event_json(action, customer_id, label, db_json(changes))
+
+    def event_json(self, action: str, customer_id: int, label: str, changes: str) -> None:
+        """`changes`: the event's changes as JSON already (db_json)."""
         self.events.append(
             (
                 self.stamp,
@@ -294,7 +351,7 @@ class _Writer:
                 self.target_type,
                 str(customer_id),
                 label[:200],
-                db_json(changes),
+                changes,
                 _IMPORT_DATA,
             )
         )
@@ -316,61 +373,73 @@ def _plain(value: Any) -> Any:
     return value if type(value) in _JSON_TYPES else str(value)
 
 
+_DEFAULTS: dict[str, Any] = {
+    "kind": Customer.Kind.PERSON.value,
+    "gender": "",
+    "birthday": None,
+    "wechat_id": "",
+    "member_no": None,
+    "external_ids": {},
+    "province": "",
+    "city": "",
+    "district": "",
+    "street": "",
+    "source": Customer.Source.IMPORT.value,
+    "stage": Customer.Stage.LEAD.value,
+    "notes": "",
+}
+_EMPTY: tuple[Any, ...] = ("", None, {}, [])
+
+
+def _new(c: _Clean) -> tuple[tuple[Any, ...], str, str, str, str]:
+    """A new customer's columns kind … custom_fields, its name, search_text, search_keys and the JSON of
+    its audit changes: no database, no actor (so a worker process can make them)."""
+    # The model's defaults, then the row's non-empty values (as Customer(**fields) would have them).
+    values = _DEFAULTS.copy()
+    values.update((k, v) for k, v in c.fields.items() if v != "" and v is not None)
+    name = values["name"]
+    text, keys = search_document(_parts(c, name, values["kind"]))
+    birthday = values["birthday"]
+    columns = (
+        values["kind"],
+        name,
+        values["gender"],
+        None if birthday is None else birthday.isoformat(),
+        values["wechat_id"],
+        values["member_no"],
+        db_json(values["external_ids"]),
+        values["province"],
+        values["city"],
+        values["district"],
+        values["street"],
+        values["source"],
+        values["stage"],
+        values["notes"],
+        db_json(c.custom),
+    )
+    # changes_between({}, fields): every field and custom field that is not empty, as [None, value].
+    changes = {
+        key: [None, _plain(value)] for key, value in values.items() if key in FIELDS and value not in _EMPTY
+    }
+    changes.update(
+        (f"custom_fields.{key}", [None, _plain(value)])
+        for key, value in c.custom.items()
+        if value not in _EMPTY
+    )
+    return columns, name, text, keys, db_json(changes)
+
+
 def _create(actor: User, rows: list[_Clean]) -> list[int]:
     if not rows:
         return []
     tags = _tags(actor, {name for c in rows for name in c.row.tags})
     ids = reserve_ids(_CUSTOMER_TABLE, len(rows))
     out = _Writer(actor)
+    who = (actor.pk, actor.team_id, actor.pk, out.stamp, out.stamp)
     customers = []
     for customer_id, c in zip(ids, rows, strict=True):
-        # The model's defaults, then the row's non-empty values (as Customer(**fields) would have them).
-        values: dict[str, Any] = {
-            "kind": Customer.Kind.PERSON.value,
-            "gender": "",
-            "birthday": None,
-            "wechat_id": "",
-            "member_no": None,
-            "external_ids": {},
-            "province": "",
-            "city": "",
-            "district": "",
-            "street": "",
-            "source": Customer.Source.IMPORT.value,
-            "stage": Customer.Stage.LEAD.value,
-            "notes": "",
-        }
-        values.update((k, v) for k, v in c.fields.items() if v != "" and v is not None)
-        name = values["name"]
-        text, keys = search_document(_parts(c, name, values["kind"]))
-        birthday = values["birthday"]
-        customers.append(
-            (
-                customer_id,
-                values["kind"],
-                name,
-                values["gender"],
-                None if birthday is None else birthday.isoformat(),
-                values["wechat_id"],
-                values["member_no"],
-                db_json(values["external_ids"]),
-                values["province"],
-                values["city"],
-                values["district"],
-                values["street"],
-                values["source"],
-                values["stage"],
-                values["notes"],
-                db_json(c.custom),
-                actor.pk,
-                actor.team_id,
-                actor.pk,
-                out.stamp,
-                out.stamp,
-                text,
-                keys,
-            )
-        )
+        columns, name, text, keys, changes = c.new or _new(c)
+        customers.append((customer_id, *columns, *who, text, keys))
         for i, number in enumerate(c.phones):
             out.phone(customer_id, number, i)
         for i, address in enumerate(c.emails):
@@ -380,18 +449,7 @@ def _create(actor: User, rows: list[_Clean]) -> list[int]:
         for asset in c.assets:
             out.asset(customer_id, asset)
         out.entry(customer_id, "customer.created", _IMPORT_DATA)
-        # changes_between({}, fields): every field and custom field that is not empty, as [None, value].
-        changes = {
-            key: [None, _plain(value)]
-            for key, value in values.items()
-            if key in FIELDS and value not in ("", None, {}, [])
-        }
-        changes.update(
-            (f"custom_fields.{key}", [None, _plain(value)])
-            for key, value in c.custom.items()
-            if value not in ("", None, {}, [])
-        )
-        out.event("customer.create", customer_id, name, changes)
+        out.event_json("customer.create", customer_id, name, changes)
     with sqlite_fts_batch(_CUSTOMER_TABLE, SEARCH_INDEX, ids[0], ids[-1]):
         write_rows(_CUSTOMER_TABLE, _CUSTOMER_COLUMNS, customers)
     out.flush()

@@ -176,13 +176,13 @@ def test_starting_a_job_queues_it_for_the_task_consumer(
 def test_a_second_runner_never_writes_a_batch_twice(manager: User, monkeypatch: pytest.MonkeyPatch) -> None:
     job = imports.import_job_create(actor=manager, file=gbk_file(ROWS[:2]), file_name="a.csv")
     imports.import_job_start(actor=manager, job=job, queue=False)
-    real = imports.customer_import_rows
+    real = imports.customer_import_write
 
     def meanwhile(**kwargs: Any) -> Any:
         ImportJob.objects.filter(pk=job.pk).update(rows_done=2)  # another runner committed this batch
         return real(**kwargs)
 
-    monkeypatch.setattr(imports, "customer_import_rows", meanwhile)
+    monkeypatch.setattr(imports, "customer_import_write", meanwhile)
     job = imports.import_job_run(job_id=job.pk)
     assert Customer.objects.count() == 0
     assert (job.status, job.created) == ("running", 0)
