@@ -103,6 +103,19 @@
 
     var months = data.pipeline_months;
     if (months) {
+      // Months before this one are overdue: the same bars in orange.
+      var today = new Date();
+      var thisMonth = today.getFullYear() + "-" + String(today.getMonth() + 1).padStart(2, "0");
+      var overdue = function (index, color) {
+        var label = months.rows[index][0];
+        return /^\d{4}-\d{2}$/.test(label) && label < thisMonth ? color : undefined;
+      };
+      var bars = function (index, light) {
+        return column("pipeline_months", index).map(function (value, i) {
+          var color = overdue(i, light ? "#fed7aa" : "#f97316");
+          return color ? { value: value, itemStyle: { color: color } } : value;
+        });
+      };
       chart("pipeline_months", {
         tooltip: { trigger: "axis", valueFormatter: money },
         legend: { top: 0, data: [months.columns[2], months.columns[3]] },
@@ -110,8 +123,8 @@
         xAxis: { type: "category", data: column("pipeline_months", 0) },
         yAxis: moneyAxis(),
         series: [
-          { name: months.columns[2], type: "bar", color: "#bfdbfe", data: column("pipeline_months", 2) },
-          { name: months.columns[3], type: "bar", color: "#2563eb", data: column("pipeline_months", 3) },
+          { name: months.columns[2], type: "bar", color: "#bfdbfe", data: bars(2, true) },
+          { name: months.columns[3], type: "bar", color: "#2563eb", data: bars(3, false) },
         ],
       });
     }
