@@ -12,10 +12,8 @@ urlpatterns = [
     path("<int:opportunity_id>/", views_detail.opportunity_detail, name="opportunity-detail"),
     path("<int:opportunity_id>/edit", views_detail.opportunity_edit, name="opportunity-edit"),
     path("<int:opportunity_id>/stage", views_detail.opportunity_stage, name="opportunity-stage"),
-    path("<int:opportunity_id>/close-won", views_detail.opportunity_close_won, name="opportunity-close-won"),
-    path(
-        "<int:opportunity_id>/close-lost", views_detail.opportunity_close_lost, name="opportunity-close-lost"
-    ),
+    path("<int:opportunity_id>/close-won", views.opportunity_close_won, name="opportunity-close-won"),
+    path("<int:opportunity_id>/close-lost", views.opportunity_close_lost, name="opportunity-close-lost"),
     path("<int:opportunity_id>/reopen", views_detail.opportunity_reopen, name="opportunity-reopen"),
     path("pipelines/", views_config.pipeline_list, name="pipeline-list"),
     path("pipelines/new", views_config.pipeline_create, name="pipeline-create"),

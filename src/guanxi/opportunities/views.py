@@ -1,4 +1,4 @@
-"""The kanban board and the list of opportunities.
+"""The kanban board, its moves and close dialogs, and the list of opportunities.
 
 The board is one htmx region (#board): a drag and drop (SortableJS) or a card's keyboard controls post
 to `opportunity_board_move`, which answers with the board drawn again (counts and sums included); a move
@@ -10,17 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from guanxi.core.errors import DomainError, NotFound
+from guanxi.catalog import selectors as catalog_selectors
+from guanxi.core.errors import DomainError, NotFound, ValidationFailed
 from guanxi.core.http import AuthedRequest
 from guanxi.core.permissions import can
-from guanxi.core.web import paginate, requires
+from guanxi.core.web import apply_errors, paginate, requires
 from guanxi.opportunities import selectors, services
 from guanxi.opportunities.forms import BoardFilterForm, CloseLostForm, CloseWonForm, ListFilterForm
 from guanxi.opportunities.models import Opportunity, Pipeline, Stage
@@ -158,8 +161,6 @@ def close_dialog(
     status: int = 200,
 ) -> HttpResponse:
     """The close won / close lost dialog: into #dialog-slot for htmx, else a page of its own."""
-    from guanxi.catalog import selectors as catalog_selectors
-
     if kind == Stage.Kind.WON:
         stores = list(catalog_selectors.store_list(actor=request.user, active=True))
         form = form or CloseWonForm(stores=stores)
@@ -204,3 +205,72 @@ def opportunity_list(request: AuthedRequest) -> HttpResponse:
         "may_create": can(request.user, "opportunity.create"),
     }
     return render(request, "opportunities/list.html", context)
+
+
+def _after_close(request: AuthedRequest, opportunity: Opportunity, message: str) -> HttpResponse:
+    if request.POST.get("origin") == "board" and is_htmx(request):
+        response = board_response(request, request.POST, announce=message)
+        response["HX-Retarget"] = "#board"
+        response["HX-Reswap"] = "outerHTML"
+        response["HX-Trigger"] = "guanxi:dialog-close"
+        return response
+    messages.success(request, message)
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("opportunity-detail", args=[opportunity.pk])
+        return response
+    return redirect(reverse("opportunity-detail", args=[opportunity.pk]))
+
+
+@requires("opportunity.change")
+@require_http_methods(["GET", "POST"])
+def opportunity_close_won(request: AuthedRequest, opportunity_id: int) -> HttpResponse:
+    opportunity = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
+    origin = request.POST.get("origin") or request.GET.get("origin") or "detail"
+    if request.method != "POST":
+        return close_dialog(request, opportunity, Stage.Kind.WON, origin=origin)
+    stores = list(catalog_selectors.store_list(actor=request.user, active=True))
+    form = CloseWonForm(request.POST, stores=stores)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.opportunity_close_won(
+                actor=request.user,
+                opportunity=opportunity,
+                note=data["note"],
+                create_order=data["create_order"],
+                store=next((s for s in stores if str(s.pk) == data["store"]), None),
+                payment_method=data["payment_method"],
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _after_close(request, opportunity, _("“%(name)s” won.") % {"name": opportunity.name})
+    return close_dialog(request, opportunity, Stage.Kind.WON, origin=origin, form=form, status=422)
+
+
+@requires("opportunity.change")
+@require_http_methods(["GET", "POST"])
+def opportunity_close_lost(request: AuthedRequest, opportunity_id: int) -> HttpResponse:
+    opportunity = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
+    origin = request.POST.get("origin") or request.GET.get("origin") or "detail"
+    if request.method != "POST":
+        return close_dialog(request, opportunity, Stage.Kind.LOST, origin=origin)
+    form = CloseLostForm(request.POST)
+    if form.is_valid():
+        try:
+            services.opportunity_close_lost(
+                actor=request.user,
+                opportunity=opportunity,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _after_close(request, opportunity, _("“%(name)s” lost.") % {"name": opportunity.name})
+    return close_dialog(request, opportunity, Stage.Kind.LOST, origin=origin, form=form, status=422)

@@ -14,16 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from guanxi.catalog import selectors as catalog_selectors
 from guanxi.catalog.models import Product
-from guanxi.core.errors import DomainError, NotFound, ValidationFailed
+from guanxi.core.errors import DomainError, NotFound
 from guanxi.core.http import AuthedRequest
 from guanxi.core.permissions import can
 from guanxi.core.web import apply_errors, requires
 from guanxi.customers import selectors as customer_selectors
 from guanxi.customers.models import Customer
 from guanxi.opportunities import selectors, services
-from guanxi.opportunities.forms import CloseLostForm, CloseWonForm, OpportunityForm
+from guanxi.opportunities.forms import OpportunityForm
 from guanxi.opportunities.models import Opportunity, Stage
-from guanxi.opportunities.views import board_response, close_dialog, is_htmx
 
 SUGGESTIONS = 8
 EMPTY_LINE_ROWS = 3
@@ -249,75 +248,6 @@ def opportunity_edit(request: AuthedRequest, opportunity_id: int) -> HttpRespons
         )
     messages.success(request, _("Saved."))
     return redirect(_detail_url(opportunity))
-
-
-def _after_close(request: AuthedRequest, opportunity: Opportunity, message: str) -> HttpResponse:
-    if request.POST.get("origin") == "board" and is_htmx(request):
-        response = board_response(request, request.POST, announce=message)
-        response["HX-Retarget"] = "#board"
-        response["HX-Reswap"] = "outerHTML"
-        response["HX-Trigger"] = "guanxi:dialog-close"
-        return response
-    messages.success(request, message)
-    if is_htmx(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = _detail_url(opportunity)
-        return response
-    return redirect(_detail_url(opportunity))
-
-
-@requires("opportunity.change")
-@require_http_methods(["GET", "POST"])
-def opportunity_close_won(request: AuthedRequest, opportunity_id: int) -> HttpResponse:
-    opportunity = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
-    origin = request.POST.get("origin") or request.GET.get("origin") or "detail"
-    if request.method != "POST":
-        return close_dialog(request, opportunity, Stage.Kind.WON, origin=origin)
-    stores = list(catalog_selectors.store_list(actor=request.user, active=True))
-    form = CloseWonForm(request.POST, stores=stores)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.opportunity_close_won(
-                actor=request.user,
-                opportunity=opportunity,
-                note=data["note"],
-                create_order=data["create_order"],
-                store=next((s for s in stores if str(s.pk) == data["store"]), None),
-                payment_method=data["payment_method"],
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return _after_close(request, opportunity, _("“%(name)s” won.") % {"name": opportunity.name})
-    return close_dialog(request, opportunity, Stage.Kind.WON, origin=origin, form=form, status=422)
-
-
-@requires("opportunity.change")
-@require_http_methods(["GET", "POST"])
-def opportunity_close_lost(request: AuthedRequest, opportunity_id: int) -> HttpResponse:
-    opportunity = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
-    origin = request.POST.get("origin") or request.GET.get("origin") or "detail"
-    if request.method != "POST":
-        return close_dialog(request, opportunity, Stage.Kind.LOST, origin=origin)
-    form = CloseLostForm(request.POST)
-    if form.is_valid():
-        try:
-            services.opportunity_close_lost(
-                actor=request.user,
-                opportunity=opportunity,
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return _after_close(request, opportunity, _("“%(name)s” lost.") % {"name": opportunity.name})
-    return close_dialog(request, opportunity, Stage.Kind.LOST, origin=origin, form=form, status=422)
 
 
 @requires("opportunity.change")
