@@ -57,6 +57,8 @@ class Event:
     due_on: date
     parts: dict[str, str]
     opportunity: Opportunity | None = None
+    # A service date set (or a rule made) late: due now rather than overdue from the start.
+    not_before: datetime | None = None
 
 
 def _template_errors(template: str) -> list[str]:
@@ -271,7 +273,8 @@ def _won(rule: FollowUpRule, start: datetime, end: datetime) -> Iterator[Event]:
         )
 
 
-def _service_due(rule: FollowUpRule, today: date) -> Iterator[Event]:
+def _service_due(rule: FollowUpRule, now: datetime) -> Iterator[Event]:
+    today = timezone.localtime(now).date()
     assets = (
         Asset.objects.filter(
             kind=Asset.Kind.VEHICLE,
@@ -292,6 +295,7 @@ def _service_due(rule: FollowUpRule, today: date) -> Iterator[Event]:
                 "plate": str(asset),
                 "date": _date_text(asset.next_service_on),
             },
+            not_before=now.replace(second=0, microsecond=0),
         )
 
 
@@ -316,6 +320,8 @@ def _make_task(rule: FollowUpRule, event: Event, now: datetime) -> str:
         return "unassigned"
     assert assignee is not None
     due_at = timezone.make_aware(datetime.combine(event.due_on, rule.due_time))
+    if event.not_before is not None and due_at < event.not_before:
+        due_at = event.not_before
     try:
         with transaction.atomic():  # a savepoint: a clash on rule_key leaves the run going
             task = Task.objects.create(
@@ -369,7 +375,7 @@ def followups_apply(*, now: datetime | None = None) -> dict[str, int]:
         elif rule.trigger == FollowUpRule.Trigger.WON:
             events = _won(rule, start, now)
         else:
-            events = _service_due(rule, timezone.localtime(now).date())
+            events = _service_due(rule, now)
         _apply_events(rule, events, now, counts)
         # Only forwards: a run that started earlier and ends later must not move the cursor back.
         FollowUpRule.objects.filter(Q(pk=rule.pk) & Q(scanned_until__lt=now)).update(scanned_until=now)

@@ -320,6 +320,7 @@ def calendar(request: AuthedRequest) -> HttpResponse:
         "previous": previous,
         "following": following,
         "today": today,
+        "now": timezone.now(),
         "weeks": cal.grid(start, end, tasks, month=month, today=today),
         "form": form,
         "assignee": assignee,

@@ -158,12 +158,19 @@ def test_a_vehicle_due_for_service_makes_a_task_before_it_and_a_new_date_another
     assert followups.followups_apply()["created"] == 1
     task = Task.objects.get(rule=rule)
     assert task.title == "粤B12345 保养到期 2026-12-20"
-    assert task.due_at == datetime(2026, 12, 13, 10, 0, tzinfo=SHANGHAI)
+    assert task.due_at == datetime(2026, 12, 13, 10, 0, tzinfo=SHANGHAI)  # 7 days before, at 10:00
     clock.move(days=1)
     assert followups.followups_apply()["created"] == 0
     customer_services.asset_update(actor=rep, asset=asset, next_service_on=date(2026, 12, 21))
     assert followups.followups_apply()["created"] == 1
     assert Task.objects.filter(rule=rule).count() == 2
+    # A date set only 3 days ahead: the task is due now, not overdue from the start.
+    soon = customer_services.asset_create(
+        actor=rep, customer=buyer, plate="粤B54321", next_service_on=date(2026, 12, 17)
+    )
+    clock.move(hours=5)  # 13:00 on the 14th
+    assert followups.followups_apply()["created"] == 1
+    assert Task.objects.get(rule_key=f"rule:{rule.pk}:service:{soon.pk}:2026-12-17").due_at == clock.now
 
 
 def test_the_fallback_assignee_takes_customers_without_an_owner(

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from guanxi.activities import services_reminders
-from guanxi.activities.models import Notification, Task
+from guanxi.activities.models import FollowUpRule, Notification, Task
 from guanxi.activities.tests.tasks_fixtures import *  # noqa: F403  (the fixtures)
 from guanxi.activities.tests.tasks_fixtures import T0, Clock
 from guanxi.customers.models import Customer, TimelineEntry
@@ -214,3 +214,30 @@ def test_the_calendar_shows_the_months_tasks_and_moves_with_htmx(
     january = client_for(rep).get("/tasks/calendar/?view=month&date=2027-01-01", **headers).content.decode()
     assert "1月的回访" in january and "12月的会议" not in january
     assert ("<html" in january) is not with_htmx
+
+
+def test_the_follow_up_rule_pages_create_change_and_delete_a_rule(
+    manager: User, mate: User, client_for: Callable[..., Client]
+) -> None:
+    client = client_for(manager)
+    form = {
+        "name": "购买后3天回访",
+        "trigger": "purchase",
+        "days": "3",
+        "due_time": "10:30",
+        "title_template": "回访{customer}",
+        "priority": "2",
+        "fallback_assignee": str(mate.pk),
+        "active": "on",
+    }
+    bad = client.post("/tasks/followups/new", {**form, "title_template": "回访{name}"})
+    assert bad.status_code == 422 and "Unknown placeholder" in bad.content.decode()
+    assert client.post("/tasks/followups/new", form).status_code == 302
+    rule = FollowUpRule.objects.get()
+    assert rule.fallback_assignee == mate and rule.due_time.hour == 10 and rule.due_time.minute == 30
+    listing = client.get("/tasks/followups/").content.decode()
+    assert "购买后3天回访" in listing
+    assert client.post(f"/tasks/followups/{rule.pk}/edit", {**form, "days": "5"}).status_code == 302
+    assert FollowUpRule.objects.get().days == 5
+    assert client.post(f"/tasks/followups/{rule.pk}/delete").status_code == 302
+    assert not FollowUpRule.objects.exists()
