@@ -81,6 +81,8 @@
     }
     const board = boardEl();
     if (!board) return;
+    const stale = document.getElementById("close-dialog");
+    if (stale && !stale.open) stale.remove();
     const status = document.getElementById("board-status");
     if (status && board.dataset.announce) status.textContent = board.dataset.announce;
     if (board.dataset.moved && lastControl) {
@@ -101,7 +103,12 @@
   document.addEventListener("cancel", (event) => {
     if (event.target.id === "close-dialog") { event.preventDefault(); closeDialog(true); }
   }, true);
-  document.body.addEventListener("guanxi:dialog-close", () => closeDialog(false));
+  // After a close from the dialog: hide it now, remove it once the board is swapped (htmx drops a swap
+  // whose requesting element, the dialog's form, has left the page).
+  document.body.addEventListener("guanxi:dialog-close", () => {
+    const dialog = document.getElementById("close-dialog");
+    if (dialog && dialog.open) dialog.close();
+  });
 
   htmx.onLoad(init);
 })();
