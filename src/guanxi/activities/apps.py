@@ -6,3 +6,7 @@ class ActivitiesConfig(AppConfig):
     name = "guanxi.activities"
     label = "activities"
     verbose_name = _("Activities and tasks")
+
+    def ready(self) -> None:
+        # Activities on the customer's 360 timeline: their renderer and email-state loader register.
+        from guanxi.activities import timeline  # noqa: F401

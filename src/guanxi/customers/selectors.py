@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -170,21 +171,63 @@ def contact_list(*, actor: User, customer: Customer) -> QuerySet[Contact]:
     )
 
 
+# The timeline's types, each a filter on the entries' kind (the same index answers every one of them):
+# orders (the sales app's kinds), activities (the activities app's, and the notes added here), one
+# activity kind ("activity.call"), and changes to the customer's own records.
+TIMELINE_PREFIXES = {
+    "orders": ("order.",),
+    "activities": ("activity.",),
+    "changes": ("customer.", "contact.", "asset.", "consent."),
+}
+NOTE_KINDS = ("note", "activity.note")
+# Functions other apps register to fetch, in one query for a whole page of entries, what their entries
+# show that changes after they were written (an email activity's delivery state).
+TIMELINE_LOADERS: list[Callable[[list[TimelineEntry]], None]] = []
+
+
+def timeline_type_q(timeline_type: str) -> Q | None:
+    """The filter of a timeline type ("orders", "activities", "activity.call", "changes"); None for
+    all entries, and for a type nobody knows."""
+    if timeline_type in TIMELINE_PREFIXES:
+        q = Q()
+        for prefix in TIMELINE_PREFIXES[timeline_type]:
+            q |= Q(kind__startswith=prefix)
+        return q | Q(kind="note") if timeline_type == "activities" else q
+    if timeline_type in NOTE_KINDS:
+        return Q(kind__in=NOTE_KINDS)
+    if timeline_type.startswith("activity.") and timeline_type[9:].isalpha():
+        return Q(kind=timeline_type)
+    return None
+
+
 def customer_timeline(
-    *, actor: User, customer: Customer, limit: int = 50, before_id: int | None = None
+    *,
+    actor: User,
+    customer: Customer,
+    limit: int = 50,
+    before_id: int | None = None,
+    timeline_type: str = "",
 ) -> list[TimelineEntry]:
-    """The newest `limit` entries of a customer's timeline (one query, whatever the history's length).
+    """The newest `limit` entries of a customer's timeline (one query, whatever the history's length),
+    of one type when `timeline_type` names one (see `timeline_type_q`).
 
     `before_id` pages on: the entries after that one in the timeline's order (time, then id), so entries
     written with a time earlier than their id suggests (imported orders) are neither skipped nor repeated.
+    The registered TIMELINE_LOADERS then add one query each, only for a page holding their entries.
     """
     entries = TimelineEntry.objects.filter(customer=customer).select_related("actor")
+    type_q = timeline_type_q(timeline_type)
+    if type_q is not None:
+        entries = entries.filter(type_q)
     if before_id:
         before = TimelineEntry.objects.filter(customer=customer, pk=before_id).values("occurred_at")
         entries = entries.filter(
             Q(occurred_at__lt=Subquery(before)) | Q(occurred_at=Subquery(before), id__lt=before_id)
         )
-    return list(entries.order_by("-occurred_at", "-id")[:limit])
+    page = list(entries.order_by("-occurred_at", "-id")[:limit])
+    for load in TIMELINE_LOADERS:
+        load(page)
+    return page
 
 
 def consent_current(*, actor: User, customer: Customer) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/timeline", views.customer_timeline, name="customer-timeline"),
     path("<int:pk>/delete", views.customer_delete, name="customer-delete"),
     path("<int:pk>/notes", views.note_add, name="customer-note-add"),
+    path("<int:pk>/activities", views.activity_log, name="customer-activity-log"),
     path("<int:pk>/consents", views.consent_add, name="customer-consent-add"),
     path("<int:pk>/contacts", views.contact_add, name="customer-contact-add"),
     path("contacts/<int:contact_id>/edit", views.contact_edit, name="contact-edit"),

@@ -1,4 +1,4 @@
-"""The customer 360 page and what is edited on it: notes, consent, contacts, assets.
+"""The customer 360 page and what is edited on it: activities and notes, consent, contacts, assets.
 
 Each action is a POST through a service. With htmx it answers with the re-rendered section (and the
 `timeline-changed` event, on which the timeline reloads itself); without, it redirects back to the page,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.forms import Form
@@ -18,8 +19,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanxi.activities import services as activity_services
+from guanxi.activities.forms import ActivityForm
+from guanxi.activities.models import Activity
 from guanxi.analytics import selectors as analytics_selectors
-from guanxi.core.errors import NotFound, ValidationFailed
+from guanxi.core.errors import DomainError, NotFound, ValidationFailed
 from guanxi.core.http import AuthedRequest
 from guanxi.core.masking import mask_email, mask_text
 from guanxi.core.permissions import can
@@ -32,7 +36,7 @@ from guanxi.sales import selectors as sales_selectors
 
 TEMPLATE = "customers/detail.html"
 TIMELINE_PAGE = 50
-SECTIONS = ("profile", "contacts", "assets", "consent", "note-form", "timeline")
+SECTIONS = ("profile", "contacts", "assets", "consent", "activity-form", "note-form", "timeline")
 TIMELINE_EVENT = "timeline-changed"
 
 
@@ -47,16 +51,40 @@ def _is_htmx(request: AuthedRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-def _timeline_context(request: AuthedRequest, customer: Customer, before_id: int | None) -> dict[str, Any]:
+def _timeline_types(request: AuthedRequest) -> list[tuple[str, str]]:
+    """The timeline's filter buttons: (type, label), all first."""
+    types = [("", _("All"))]
+    if can(request.user, "order.view"):
+        types.append(("orders", _("Orders")))
+    types.append(("activities", _("Activities")))
+    types += [(f"activity.{kind}", str(label)) for kind, label in Activity.Kind.choices]
+    types.append(("changes", _("Changes")))
+    return types
+
+
+def _timeline_type(request: AuthedRequest) -> str:
+    wanted = request.GET.get("type", "")
+    return wanted if selectors.timeline_type_q(wanted) is not None else ""
+
+
+def _timeline_context(
+    request: AuthedRequest, customer: Customer, before_id: int | None, timeline_type: str = ""
+) -> dict[str, Any]:
     # One entry more than shown tells whether older ones exist, without counting them.
     entries = selectors.customer_timeline(
-        actor=request.user, customer=customer, limit=TIMELINE_PAGE + 1, before_id=before_id
+        actor=request.user,
+        customer=customer,
+        limit=TIMELINE_PAGE + 1,
+        before_id=before_id,
+        timeline_type=timeline_type,
     )
     shown = entries[:TIMELINE_PAGE]
     return {
         "timeline": shown,
         "timeline_before_id": before_id,
         "timeline_more_id": shown[-1].pk if len(entries) > TIMELINE_PAGE else None,
+        "timeline_type": timeline_type,
+        "timeline_types": _timeline_types(request),
     }
 
 
@@ -80,6 +108,7 @@ def _context(
     *,
     sections: tuple[str, ...] = SECTIONS,
     before_id: int | None = None,
+    timeline_type: str = "",
     **overrides: Any,
 ) -> dict[str, Any]:
     """What the page (or the sections named) shows; `overrides` carry bound forms and edit states."""
@@ -90,12 +119,14 @@ def _context(
         context["custom_fields"] = {d.key: d for d in definitions}
         context["custom_rows"] = [(d, values[d.key]) for d in definitions if d.active and d.key in values]
     if "timeline" in sections:
-        context.update(_timeline_context(request, customer, before_id))
+        context.update(_timeline_context(request, customer, before_id, timeline_type))
     if "consent" in sections:
         context.update(_consent_matrix(request, customer))
         context["consent_form"] = ConsentForm()
     if "note-form" in sections:
         context["note_form"] = NoteForm()
+    if "activity-form" in sections and can(request.user, "activity.create"):
+        context["activity_form"] = ActivityForm(addresses=_addresses(customer))
     if "contacts" in sections:
         context["contact_form"] = ContactForm()
     if "assets" in sections:
@@ -221,18 +252,27 @@ def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     section = request.GET.get("section", "")
     if _is_htmx(request) and section in SECTIONS:
         return _section(request, customer, section)
-    return _page(request, customer, before_id=_int(request.GET.get("before_id")))
+    return _page(
+        request,
+        customer,
+        before_id=_int(request.GET.get("before_id")),
+        timeline_type=_timeline_type(request),
+    )
 
 
 @requires("customer.view")
 def customer_timeline(request: AuthedRequest, pk: int) -> HttpResponse:
-    """The timeline card, or with `before_id` the next older entries (for "Load older")."""
+    """The timeline card, or with `before_id` the next older entries (for "Load older"); `type` keeps
+    one type of entry (see selectors.timeline_type_q)."""
     customer = selectors.customer_get(actor=request.user, customer_id=pk)
     before_id = _int(request.GET.get("before_id"))
+    timeline_type = _timeline_type(request)
     if not _is_htmx(request):
-        query = f"?before_id={before_id}" if before_id else ""
-        return redirect(reverse("customer-detail", args=[pk]) + query + "#timeline")
-    context = _context(request, customer, sections=("timeline",), before_id=before_id)
+        query = urlencode({k: v for k, v in (("type", timeline_type), ("before_id", before_id)) if v})
+        return redirect(reverse("customer-detail", args=[pk]) + (f"?{query}" if query else "") + "#timeline")
+    context = _context(
+        request, customer, sections=("timeline",), before_id=before_id, timeline_type=timeline_type
+    )
     partial = "timeline-entries" if before_id else "timeline"
     return render(request, f"{TEMPLATE}#{partial}", context)
 
@@ -263,7 +303,37 @@ def customer_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Notes and consent
+# Activities, notes and consent
+
+
+def _addresses(customer: Customer) -> list[str]:
+    """Where an email activity may go (the customer's and its contacts' addresses, as prefetched)."""
+    addresses = [email.address for email in customer.emails.all()]
+    addresses += [contact.email for contact in customer.contacts.all() if contact.email]
+    return list(dict.fromkeys(addresses))
+
+
+@requires("activity.create")
+@require_POST
+def activity_log(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Log an activity from the page (sending it, for an email that asks to be sent); the timeline
+    reloads itself and shows it at the top."""
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    form = ActivityForm(request.POST, addresses=_addresses(customer))
+    if not form.is_valid():
+        return _invalid(request, customer, "activity-form", activity_form=form)
+    try:
+        activity = activity_services.activity_log(
+            actor=request.user, customer=customer, **form.service_kwargs()
+        )
+    except DomainError as exc:  # invalid fields, or an email to a customer who opted out of email
+        apply_errors(form, exc)
+        return _invalid(request, customer, "activity-form", activity_form=form)
+    if activity.email_id:
+        message = _("Email queued for sending and logged.")
+    else:
+        message = _("%(kind)s logged.") % {"kind": activity.get_kind_display()}
+    return _done(request, pk, "activity-form", message)
 
 
 @requires("customer.note")

@@ -80,6 +80,8 @@ class TimelineReader:
 
     clear: bool
     custom_fields: Mapping[str, CustomFieldDefinition] = field(default_factory=dict)
+    # The signed-in reader, for renderers that offer actions only some may take (edit an activity).
+    user: Any = None
 
 
 @dataclass
@@ -102,6 +104,8 @@ class TimelineItem:
     body: str = ""  # free text shown with its line breaks (a note)
     diff: list[DiffRow] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)
+    badge: tuple[str, str] | None = None  # (text, css modifier): a state shown beside the title
+    links: list[tuple[str, str]] = field(default_factory=list)  # (label, URL): actions on the entry
 
 
 Renderer = Callable[[TimelineEntry, TimelineReader], TimelineItem]
@@ -354,10 +358,14 @@ def generic_item(entry: TimelineEntry, reader: TimelineReader) -> TimelineItem:
 
 @register.simple_tag
 def timeline_item(
-    entry: TimelineEntry, customer: Customer, custom_fields: Mapping[str, CustomFieldDefinition] | None = None
+    entry: TimelineEntry,
+    customer: Customer,
+    custom_fields: Mapping[str, CustomFieldDefinition] | None = None,
+    user: Any = None,
 ) -> TimelineItem:
-    """{% timeline_item entry customer custom_fields as item %}: the entry rendered for this page's reader."""
-    reader = TimelineReader(clear=customer.clear, custom_fields=custom_fields or {})
+    """{% timeline_item entry customer custom_fields request.user as item %}: the entry rendered for this
+    page's reader."""
+    reader = TimelineReader(clear=customer.clear, custom_fields=custom_fields or {}, user=user)
     renderer = TIMELINE_KINDS.get(entry.kind, generic_item)
     try:
         return renderer(entry, reader)
