@@ -75,7 +75,7 @@ def test_drag_between_and_within_stages(
     # A from the first stage to below C in the second
     with page.expect_response(lambda r: r.url.endswith(f"/{cards['A'].pk}/move")):
         drag(page, card(page, cards["A"]), card(page, cards["C"]))
-    page.wait_for_function("document.querySelector('#card-%d') !== null" % cards["A"].pk)
+    page.wait_for_function(f"document.querySelector('#card-{cards['A'].pk}') !== null")
     assert column_names(page, stages[1]) == ["C", "A"]
     cards["A"].refresh_from_db()
     assert (cards["A"].stage_id, cards["A"].probability) == (stages[1].pk, 25)
@@ -121,7 +121,7 @@ def test_drag_to_won_opens_the_dialog_and_cancel_puts_the_card_back(
     dialog.locator("input[name=note]").fill("全款")
     with page.expect_response(lambda r: "close-won" in r.url):
         dialog.locator("button[type=submit]").click()
-    page.wait_for_function("!document.querySelector('#card-%d')" % cards["C"].pk)
+    page.wait_for_function(f"!document.querySelector('#card-{cards['C'].pk}')")
     cards["C"].refresh_from_db()
     assert (cards["C"].status, cards["C"].close_note) == ("won", "全款")
 
@@ -145,7 +145,7 @@ def test_the_keyboard_moves_a_card_and_keeps_the_focus(
     with page.expect_response(lambda r: r.url.endswith(f"/{cards['B'].pk}/move")):
         page.keyboard.press("Enter")
     page.wait_for_function(
-        "document.activeElement && document.activeElement.closest('#card-%d') !== null" % cards["B"].pk
+        f"document.activeElement && document.activeElement.closest('#card-{cards['B'].pk}') !== null"
     )
     assert page.evaluate("document.activeElement.dataset.control") == "next"
     assert stages[1].name in page.locator("#board-status").inner_text()
@@ -165,6 +165,6 @@ def test_the_keyboard_moves_a_card_and_keeps_the_focus(
     page.keyboard.type("客户搬家")
     with page.expect_response(lambda r: "close-lost" in r.url):
         page.keyboard.press("Enter")
-    page.wait_for_function("!document.querySelector('#card-%d')" % cards["B"].pk)
+    page.wait_for_function(f"!document.querySelector('#card-{cards['B'].pk}')")
     cards["B"].refresh_from_db()
     assert (cards["B"].status, cards["B"].lost_reason, cards["B"].close_note) == ("lost", "other", "客户搬家")
