@@ -261,6 +261,9 @@ class LeadForm(models.Model):
         related_name="+",
     )
     thank_you = models.CharField(_("thank-you text"), max_length=500, blank=True)
+    # Sites whose own HTML forms may post here without the signed token the form page carries (one
+    # origin a line, such as https://www.example.com): checked against the request's Origin or Referer.
+    allowed_origins = models.TextField(_("sites allowed to post their own form"), blank=True)
     active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -275,3 +278,9 @@ class LeadForm(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def origins(self) -> list[str]:
+        return [
+            line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines() if line.strip()
+        ]

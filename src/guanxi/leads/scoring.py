@@ -62,10 +62,14 @@ class Reason:
     label: str
 
     @property
+    def signed_points(self) -> str:
+        """+20, −10 (a true minus sign)."""
+        return f"{'+' if self.points >= 0 else '−'}{abs(self.points)}"
+
+    @property
     def text(self) -> str:
         """“Came through a referral +20”, “No phone number −10”."""
-        sign = "+" if self.points >= 0 else "−"
-        return f"{self.label} {sign}{abs(self.points)}"
+        return f"{self.label} {self.signed_points}"
 
 
 def score(

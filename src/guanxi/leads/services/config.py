@@ -19,6 +19,8 @@ from guanxi.users.models import Team, User
 
 UNSET: Any = object()
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,49}$")
+ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
+MAX_ORIGINS = 20
 
 
 def _rule_snapshot(rule: LeadAssignmentRule) -> dict[str, Any]:
@@ -176,6 +178,7 @@ def _form_snapshot(form: LeadForm) -> dict[str, Any]:
         "store": form.store.name if form.store_id and form.store else None,
         "team": form.team.name if form.team_id and form.team else None,
         "thank_you": form.thank_you,
+        "allowed_origins": form.allowed_origins,
         "active": form.active,
     }
 
@@ -200,6 +203,17 @@ def _clean_form(form: LeadForm, errors: Errors) -> None:
     form.fields = [f for f in LeadForm.Field.values if f in fields]
     if not {"phone", "email"} & set(form.fields):
         errors.add("fields", _("Show the mobile or the email field, or nobody can be called back."))
+    origins = [line.strip().rstrip("/").lower() for line in str(form.allowed_origins or "").splitlines()]
+    origins = list(dict.fromkeys(origin for origin in origins if origin))
+    bad = [origin for origin in origins if not ORIGIN.match(origin)]
+    if bad:
+        errors.add(
+            "allowed_origins",
+            _("“%(value)s” is not a site address such as https://www.example.com.") % {"value": bad[0][:100]},
+        )
+    elif len(origins) > MAX_ORIGINS:
+        errors.add("allowed_origins", _("List at most %(limit)d sites.") % {"limit": MAX_ORIGINS})
+    form.allowed_origins = "\n".join(origins)
     if form.source not in Customer.Source.values:
         errors.add("source", _("“%(value)s” is not one of the allowed values.") % {"value": form.source})
 
@@ -216,6 +230,7 @@ def form_create(
     store: Store | None = None,
     team: Team | None = None,
     thank_you: str = "",
+    allowed_origins: str = "",
     active: bool = True,
 ) -> LeadForm:
     """A new public web form; its address is /leads/form/<slug>/."""
@@ -229,6 +244,7 @@ def form_create(
         store=store,
         team=team,
         thank_you=thank_you,
+        allowed_origins=allowed_origins,
         active=active,
         created_by=actor,
     )
@@ -255,7 +271,18 @@ def form_update(*, actor: User, form: LeadForm, **fields: Any) -> LeadForm:
     ensure_can(actor, "lead.assign")
     form = LeadForm.objects.select_for_update().select_related("store", "team").get(pk=form.pk)
     before = _form_snapshot(form)
-    allowed = {"slug", "title", "intro", "fields", "source", "store", "team", "thank_you", "active"}
+    allowed = {
+        "slug",
+        "title",
+        "intro",
+        "fields",
+        "source",
+        "store",
+        "team",
+        "thank_you",
+        "allowed_origins",
+        "active",
+    }
     errors = Errors()
     for key in sorted(set(fields) - allowed):
         errors.add(key, _("Unknown field."))
