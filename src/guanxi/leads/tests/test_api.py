@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from conftest import bearer
+
 from guanxi.customers.models import Customer
 from guanxi.leads.models import Lead
 from guanxi.opportunities.models import Opportunity
