@@ -10,7 +10,9 @@ Rules enforced here and nowhere else (DESIGN.md rule 6):
   (queued, or failed and due → sending); whoever loses the claim sends nothing.
 - A failed attempt is retried after 1, 5, 30, 120 and 360 minutes; after the last it is given up.
   A refusal of every recipient with a permanent (5xx) code is given up at once: retrying cannot help.
-- "Retry now" (`email.view`) puts a failed or given-up message back in the queue, audited.
+- "Retry now" (`email.view`) puts a failed or given-up message back in the queue, audited; also one
+  stuck "sending" for STUCK_AFTER (its sender died mid-send), since only a person can judge whether it
+  may have arrived.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import mimetypes
 import smtplib
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -48,11 +50,13 @@ SUBJECT_MAX_LENGTH = EmailMessage._meta.get_field("subject").max_length or 300
 FILENAME_MAX_LENGTH = EmailAttachment._meta.get_field("filename").max_length or 200
 ERROR_MAX_LENGTH = EmailMessage._meta.get_field("last_error").max_length or 500
 RETRYABLE = (EmailMessage.Status.FAILED, EmailMessage.Status.GIVEN_UP)
+# An attempt takes at most the SMTP timeout (GUANXI_EMAIL_TIMEOUT) per step; one "sending" this long died.
+STUCK_AFTER = timedelta(minutes=15)
 
 
 class EmailNotRetryable(Conflict):
     code = "email_not_retryable"
-    default_message = "Only a failed or given-up email can be sent again."
+    default_message = "Only a failed, given-up or interrupted email can be sent again."
 
 
 def _clean_addresses(field: str, values: Sequence[str], errors: Errors, *, required: bool) -> list[str]:
@@ -170,7 +174,7 @@ def _claim(message_id: int) -> bool:
         status=EmailMessage.Status.FAILED, next_attempt_at__lte=now
     )
     claimed = EmailMessage.objects.filter(due, pk=message_id).update(
-        status=EmailMessage.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=None
+        status=EmailMessage.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=None, attempted_at=now
     )
     return claimed == 1
 
@@ -246,18 +250,36 @@ def _failed(message: EmailMessage, exc: Exception) -> None:
     message.status, message.next_attempt_at, message.last_error = status, next_attempt, error
 
 
+def email_retryable(message: EmailMessage) -> bool:
+    """Failed, given up, or "sending" for longer than any attempt takes (its sender died mid-send)."""
+    if message.status in RETRYABLE:
+        return True
+    return message.status == EmailMessage.Status.SENDING and _stuck(message.attempted_at)
+
+
+def _stuck(attempted_at: datetime | None) -> bool:
+    return attempted_at is None or attempted_at <= timezone.now() - STUCK_AFTER
+
+
 @transaction.atomic
 def email_retry(*, actor: Any, message: EmailMessage) -> EmailMessage:
-    """Retry now: a failed or given-up message goes back in the queue and is sent after commit.
+    """Retry now: a failed, given-up or interrupted message goes back in the queue, sent after commit.
 
-    Its attempts keep counting, so a given-up message that fails again is given up again.
+    Its attempts keep counting, so a given-up message that fails again is given up again. An
+    interrupted one ("sending" for STUCK_AFTER) may have reached the server before its sender died:
+    the page says so, and the person who retries it decides.
     """
     ensure_can(actor, "email.view")
-    updated = EmailMessage.objects.filter(pk=message.pk, status__in=RETRYABLE).update(
-        status=EmailMessage.Status.QUEUED, next_attempt_at=None
+    interrupted = Q(status=EmailMessage.Status.SENDING) & (
+        Q(attempted_at__isnull=True) | Q(attempted_at__lte=timezone.now() - STUCK_AFTER)
+    )
+    updated = (
+        EmailMessage.objects.filter(pk=message.pk)
+        .filter(Q(status__in=RETRYABLE) | interrupted)
+        .update(status=EmailMessage.Status.QUEUED, next_attempt_at=None)
     )
     if not updated:
-        raise EmailNotRetryable(_("Only a failed or given-up email can be sent again."))
+        raise EmailNotRetryable(_("Only a failed, given-up or interrupted email can be sent again."))
     audit_record(
         actor=actor,
         action="email.retry",

@@ -25,7 +25,6 @@ def outbox(request: AuthedRequest) -> HttpResponse:
         "nav": "outbox",
         "form": form,
         "page": paginate(request, emails, settings.GUANXI_PAGE_SIZE),
-        "retryable": services.RETRYABLE,
     }
     return render(request, "channels/outbox.html", context)
 
@@ -38,7 +37,7 @@ def outbox_detail(request: AuthedRequest, message_id: int) -> HttpResponse:
         "nav": "outbox",
         "message": message,
         "attachments": selectors.email_attachments(message=message),
-        "retryable": message.status in services.RETRYABLE,
+        "retryable": services.email_retryable(message),
         "max_attempts": services.MAX_ATTEMPTS,
     }
     return render(request, "channels/outbox_detail.html", context)

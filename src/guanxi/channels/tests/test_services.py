@@ -290,3 +290,34 @@ def test_retry_needs_email_view(make_user: Callable[..., User]) -> None:
     message.refresh_from_db()
     assert message.status == EmailMessage.Status.FAILED
     assert not AuditEvent.objects.filter(action="email.retry").exists()
+
+
+def test_an_email_interrupted_mid_send_can_be_retried_once_it_is_stuck(
+    smtp_server: LocalSMTPServer,
+    django_capture_on_commit_callbacks: Any,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manager = make_user("manager")
+    message = _enqueue(None)
+    claimed_at = timezone.now()
+    EmailMessage.objects.filter(pk=message.pk).update(
+        status=EmailMessage.Status.SENDING, attempts=1, attempted_at=claimed_at
+    )
+    message.refresh_from_db()
+    assert not services.email_retryable(message)
+    with pytest.raises(services.EmailNotRetryable):
+        services.email_retry(actor=manager, message=message)  # its sender may still be at it
+
+    # The sweep never resends it: it may have arrived.
+    _send_due_at(claimed_at + timedelta(hours=1), monkeypatch)
+    assert smtp_server.messages == []
+
+    monkeypatch.setattr(timezone, "now", lambda: claimed_at + services.STUCK_AFTER)
+    assert services.email_retryable(message)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.email_retry(actor=manager, message=message)
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (EmailMessage.Status.SENT, 2)
+    assert message.attempted_at == claimed_at + services.STUCK_AFTER
+    assert len(smtp_server.messages) == 1

@@ -176,7 +176,7 @@ def test_retry_of_a_sent_email_is_refused_and_changes_nothing(
     admin = make_user("admin")
     message = _email(admin, "q-12")
     response = client_for(admin).post(f"/outbox/{message.pk}/retry", follow=True)
-    assert "Only a failed or given-up email can be sent again." in response.text
+    assert "Only a failed, given-up or interrupted email can be sent again." in response.text
     message.refresh_from_db()
     assert message.status == EmailMessage.Status.SENT
     assert not AuditEvent.objects.filter(action="email.retry").exists()
