@@ -34,6 +34,8 @@ from guanxi.quotes.schemas import (
     RejectIn,
     SendIn,
 )
+from guanxi.users import selectors as user_selectors
+from guanxi.users.models import User
 
 router = Router(tags=["quotes"])
 REPLAYED = "Idempotent-Replayed"
@@ -87,6 +89,15 @@ def _opportunity(request: ApiRequest, opportunity_id: int | None) -> Opportunity
     return opportunity
 
 
+def _owner(request: ApiRequest, owner_id: int | None) -> User | None:
+    if owner_id is None:
+        return None
+    try:
+        return user_selectors.user_get(actor=request.auth, user_id=owner_id)
+    except NotFound as exc:
+        raise ValidationFailed(details={"owner_id": [_("There is no such user.")]}) from exc
+
+
 def _line_fields(payload: Schema) -> dict[str, Any]:
     return {key: value for key, value in payload.model_dump(exclude_unset=True).items() if value is not None}
 
@@ -124,6 +135,7 @@ def quote_create(request: ApiRequest, payload: QuoteIn) -> Status[Any]:
         customer=_customer(request, payload.customer_id),
         opportunity=_opportunity(request, payload.opportunity_id),
         contact=_contact(request, payload.contact_id),
+        owner=_owner(request, payload.owner_id),
         lines=lines,
         valid_until=payload.valid_until,
         title=payload.title,

@@ -43,6 +43,10 @@ class QuoteIn(BodyIn):
         description="Quote this opportunity: its customer, and its products as lines unless lines are sent.",
     )
     contact_id: Id | None = Field(None, description="A contact of the customer, printed on the quote.")
+    owner_id: Id | None = Field(
+        None,
+        description="You when left out; a manager may give it to their team, an administrator to anyone.",
+    )
     title: str = Field("", max_length=200)
     valid_until: date | None = Field(None, description="Today or later; 30 days from today when left out.")
     notes: str = Field("", max_length=4000)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from guanxi.catalog.models import Product
 from guanxi.catalog.money import MAX_MONEY, MAX_QUANTITY, QUANTITY_PLACES, NotANumber, places, to_decimal
 from guanxi.core.errors import Conflict, Errors, NotFound
-from guanxi.core.permissions import scope_q
+from guanxi.core.permissions import ALL, TEAM, scope_of, scope_q
 from guanxi.customers.models import Customer, TimelineEntry
 from guanxi.quotes.models import (
     DEFAULT_TAX_RATE,
@@ -255,6 +255,20 @@ def visible_customer(actor: User, customer: Customer) -> Customer:
         return Customer.objects.filter(scope_q(actor)).get(pk=customer.pk)
     except Customer.DoesNotExist as exc:
         raise NotFound(_("Customer not found.")) from exc
+
+
+def check_owner(actor: User, owner: User, errors: Errors) -> None:
+    """A sales rep (own records) owns only what they make; a manager gives to their team; an
+    administrator to anyone active. Otherwise the new quote would leave the actor's sight."""
+    if not owner.is_active:
+        errors.add("owner", _("“%(name)s” is inactive.") % {"name": owner.display_name})
+        return
+    scope = scope_of(actor)
+    if scope == ALL or owner.pk == actor.pk:
+        return
+    if scope == TEAM and owner.team_id is not None and owner.team_id == getattr(actor, "team_id", None):
+        return
+    errors.add("owner", _("You cannot give a quote to “%(name)s”.") % {"name": owner.display_name})
 
 
 def ensure_draft(quote: Quote) -> None:

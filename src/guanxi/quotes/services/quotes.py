@@ -34,6 +34,7 @@ from guanxi.quotes.services._common import (
     QuoteNotCurrent,
     actor_or_none,
     apply_figures,
+    check_owner,
     clean_line_values,
     clean_product,
     clean_text,
@@ -121,10 +122,12 @@ def quote_create(
     contact: Contact | None = None,
     notes: str = "",
     terms: str = "",
+    owner: User | None = None,
 ) -> Quote:
     """A draft quote for `customer`, or for the customer of `opportunity` with the opportunity's products
     as its lines (quantity and price as discussed) unless `lines` are given. Lines: `product_id`,
-    `quantity` (1), `unit_price` (the product's price), `discount_percent` (0), `tax_rate` (13)."""
+    `quantity` (1), `unit_price` (the product's price), `discount_percent` (0), `tax_rate` (13).
+    The owner is the actor unless given (see `check_owner`); the team is the owner's."""
     ensure_can(actor, "quote.create")
     errors = Errors()
     if opportunity is not None:
@@ -149,6 +152,9 @@ def quote_create(
     until = clean_valid_until(valid_until or default_valid_until(), errors)
     contact = _clean_contact(contact, customer, errors)
     quote_lines = _clean_lines(list(lines or ()), errors)
+    owner = owner or actor_or_none(actor)
+    if owner is not None:
+        check_owner(actor, owner, errors)
     errors.raise_if_any()
     assert until is not None
 
@@ -159,8 +165,8 @@ def quote_create(
         contact=contact,
         opportunity=opportunity,
         valid_until=until,
-        owner=actor_or_none(actor),
-        team_id=getattr(actor, "team_id", None),
+        owner=owner,
+        team_id=getattr(owner, "team_id", None),
         created_by=actor_or_none(actor),
         **texts,
     )

@@ -317,3 +317,19 @@ def test_scope_and_permissions(
     assert (draft.status, draft.title) == ("draft", "南山样板房装修材料")
     # the rep's manager (same team) may work on it
     assert services.quote_update(actor=manager, quote=draft, title="改过").title == "改过"
+
+
+def test_a_quote_may_be_made_for_a_team_mate_by_their_manager_only(
+    buyer: Customer, seller: User, make_user: Callable[..., User], team_b: Any
+) -> None:
+    manager = make_user("manager")
+    admin = make_user("admin", team=None)
+    quote = services.quote_create(actor=manager, customer=buyer, owner=seller)
+    assert (quote.owner, quote.team_id, quote.created_by) == (seller, seller.team_id, manager)
+    stranger = make_user("sales", team=team_b)
+    with pytest.raises(ValidationFailed) as caught:
+        services.quote_create(actor=manager, customer=buyer, owner=stranger)
+    assert "owner" in caught.value.details
+    with pytest.raises(ValidationFailed):
+        services.quote_create(actor=seller, customer=buyer, owner=make_user("sales"))
+    assert services.quote_create(actor=admin, customer=buyer, owner=stranger).team_id == team_b.pk
