@@ -279,7 +279,9 @@ def board_get(
             column.weighted = _cents(Decimal(row["weighted_total"] or 0) / 100)
     open_ids = [stage.pk for stage in stages if stage.kind == Stage.Kind.OPEN]
     if open_ids:
-        cards = (
+        # The first `per_column` of each column by one ROW_NUMBER() over the index's columns only (the
+        # scan touches no customer or user row), then just those cards with what a card shows.
+        ranked = (
             scoped.filter(stage_id__in=open_ids, status=Opportunity.Status.OPEN)
             .annotate(
                 row=Window(
@@ -287,10 +289,11 @@ def board_get(
                 )
             )
             .filter(row__lte=per_column)
-            .select_related("customer", "owner")
-            .order_by("stage_id", "position", "id")
+            .values_list("pk", flat=True)
         )
-        for card in cards:
+        for card in _cards(Opportunity.objects.filter(pk__in=list(ranked))).order_by(
+            "stage_id", "position", "id"
+        ):
             by_stage[card.stage_id].cards.append(card)
     columns = [by_stage[pk] for pk in open_ids]
     won = next((by_stage[s.pk] for s in stages if s.kind == Stage.Kind.WON), None)
@@ -306,6 +309,24 @@ def board_get(
         stages=stages,
         today=now.date(),
         month_start=month_start,
+    )
+
+
+def _cards(opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    """What a card shows, and no more: a customer row carries its whole search text."""
+    return opportunities.select_related("customer", "owner").only(
+        "id",
+        "name",
+        "amount",
+        "expected_close",
+        "next_step",
+        "stage_id",
+        "position",
+        "customer__id",
+        "customer__name",
+        "owner__id",
+        "owner__username",
+        "owner__full_name",
     )
 
 
