@@ -26,6 +26,16 @@ KIND_FIELDS = {
     "email_to": [Kind.EMAIL],
 }
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
+# The types as the log form's buttons and the timeline's filter name them.
+KIND_LABELS = {
+    Kind.CALL: pgettext_lazy("activity type", "Call"),
+    Kind.VISIT: pgettext_lazy("activity type", "Visit"),
+    Kind.MEETING: pgettext_lazy("activity type", "Meeting"),
+    Kind.SMS: pgettext_lazy("activity type", "SMS"),
+    Kind.EMAIL: pgettext_lazy("activity type", "Email"),
+    Kind.WECHAT: pgettext_lazy("activity type", "WeChat"),
+    Kind.NOTE: pgettext_lazy("activity type", "Note"),
+}
 
 
 def _now_local() -> str:
@@ -37,7 +47,7 @@ class ActivityForm(forms.Form):
 
     kind = forms.ChoiceField(
         label=_("Type"),
-        choices=[(kind.value, kind.label) for kind in KIND_ORDER],
+        choices=[(kind.value, KIND_LABELS[kind]) for kind in KIND_ORDER],
         initial=Kind.CALL,
         widget=forms.RadioSelect,
     )
@@ -54,9 +64,7 @@ class ActivityForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=TIME_FORMAT),
     )
-    duration_minutes = forms.IntegerField(
-        label=_("Minutes"), required=False, min_value=0, widget=forms.NumberInput(attrs={"placeholder": "5"})
-    )
+    duration_minutes = forms.IntegerField(label=_("Minutes"), required=False, min_value=0)
     email_to = forms.ChoiceField(label=_("To"), required=False)
     subject = forms.CharField(
         label=_("Subject"),
@@ -70,6 +78,8 @@ class ActivityForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("What was said, what was agreed…")}),
     )
     send_email = forms.BooleanField(label=_("Send this email now"), required=False, initial=True)
+    # The time the form showed: sent back unchanged, the activity happened "now", to the second.
+    shown_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, addresses: list[str] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "activity-%s")
@@ -78,23 +88,27 @@ class ActivityForm(forms.Form):
         cast(forms.ChoiceField, self.fields["email_to"]).choices = [(a, a) for a in addresses or []]
         if not self.is_bound:
             self.initial.setdefault("occurred_at", _now_local())
+            self.initial.setdefault("shown_at", self.initial["occurred_at"])
 
     def rows(self) -> Iterator[tuple[forms.BoundField, str]]:
         """The fields after the kind, each with the kinds it shows for ("" for all)."""
         for name in self.fields:
-            if name not in ("kind", "send_email"):
+            if name not in ("kind", "send_email", "shown_at"):
                 yield self[name], " ".join(KIND_FIELDS.get(name, []))
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
         sending = data["kind"] == Kind.EMAIL and data["send_email"]
+        when = data["occurred_at"]
+        if when is not None and data["shown_at"] == timezone.localtime(when).strftime(TIME_FORMAT):
+            when = None  # left as shown: now
         return {
             "kind": data["kind"],
             "direction": data["direction"] or "",
             "outcome": data["outcome"] or "",
             "subject": data["subject"],
             "body": data["body"],
-            "occurred_at": data["occurred_at"],
+            "occurred_at": when,
             "duration_minutes": data["duration_minutes"],
             "send_email": sending,
             "email_to": data["email_to"] if sending else None,

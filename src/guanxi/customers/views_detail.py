@@ -20,8 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.activities import services as activity_services
-from guanxi.activities.forms import ActivityForm
-from guanxi.activities.models import Activity
+from guanxi.activities.forms import KIND_LABELS, ActivityForm
 from guanxi.analytics import selectors as analytics_selectors
 from guanxi.core.errors import DomainError, NotFound, ValidationFailed
 from guanxi.core.http import AuthedRequest
@@ -57,7 +56,7 @@ def _timeline_types(request: AuthedRequest) -> list[tuple[str, str]]:
     if can(request.user, "order.view"):
         types.append(("orders", _("Orders")))
     types.append(("activities", _("Activities")))
-    types += [(f"activity.{kind}", str(label)) for kind, label in Activity.Kind.choices]
+    types += [(f"activity.{kind}", str(label)) for kind, label in KIND_LABELS.items()]
     types.append(("changes", _("Changes")))
     return types
 

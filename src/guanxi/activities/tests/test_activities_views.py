@@ -381,3 +381,23 @@ def test_delete_asks_first_then_removes_it_from_the_timeline(
     assert response.status_code == 302
     assert response["Location"] == reverse("customer-detail", args=[buyer.pk]) + "#timeline"
     assert not Activity.objects.exists() and not TimelineEntry.objects.filter(kind="activity.visit").exists()
+
+
+def test_the_time_left_as_shown_is_now_to_the_second(
+    client_for: ClientFor, rep: User, buyer: Customer
+) -> None:
+    shown = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    earlier = (timezone.localtime() - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    client = client_for(rep)
+    before = timezone.now()
+
+    client.post(
+        _log_url(buyer), {"kind": "call", "occurred_at": shown, "shown_at": shown, "body": "now"}, **HX
+    )
+    client.post(
+        _log_url(buyer), {"kind": "call", "occurred_at": earlier, "shown_at": shown, "body": "then"}, **HX
+    )
+
+    now_call, earlier_call = Activity.objects.get(body="now"), Activity.objects.get(body="then")
+    assert before <= now_call.occurred_at <= timezone.now()
+    assert timezone.localtime(earlier_call.occurred_at).strftime("%Y-%m-%dT%H:%M:%S") == earlier + ":00"
