@@ -194,6 +194,8 @@ class PublicLeadForm(forms.Form):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
     token = forms.CharField(required=False, max_length=300, widget=forms.HiddenInput)
+    # The page that showed the form (an iframe's parent), read from the Referer when the form was opened.
+    page = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, web_form: LeadForm, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")

@@ -145,6 +145,14 @@ def _origin(request: HttpRequest) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 
+def _outside_page(request: HttpRequest, url: str) -> str:
+    """`url` when it is a web page of another site (where the form was embedded or linked from)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.netloc == request.get_host():
+        return ""
+    return url[:500]
+
+
 def _client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
@@ -194,7 +202,8 @@ def lead_public_form(request: HttpRequest, slug: str) -> HttpResponse:
     except NotFound:
         return render(request, "leads/public_form.html", {"missing": True}, status=404)
     if request.method != "POST":
-        return _public_page(request, web_form, PublicLeadForm(web_form=web_form))
+        embedder = _outside_page(request, request.headers.get("Referer") or "")
+        return _public_page(request, web_form, PublicLeadForm(initial={"page": embedder}, web_form=web_form))
     if len(request.body) > MAX_BODY:
         return _public_page(request, web_form, None, status=413, problem=_("This is too long to send."))
     if _rate_limited(request):
@@ -221,10 +230,10 @@ def lead_public_form(request: HttpRequest, slug: str) -> HttpResponse:
         return _public_page(request, web_form, form, status=400, problem=problem)
     if not form.is_valid():
         return _public_page(request, web_form, form, status=422)
-    extra = {"page": (request.headers.get("Referer") or "")[:500]}
+    page = form.cleaned_data.get("page") or _outside_page(request, request.headers.get("Referer") or "")
     try:
         services.lead_capture_web(
-            form=web_form, fields=form.cleaned_data, extra={k: v for k, v in extra.items() if v}
+            form=web_form, fields=form.cleaned_data, extra={"page": page} if page else {}
         )
     except ValidationFailed as exc:
         for field, problems in (exc.details or {}).items():

@@ -145,3 +145,12 @@ def test_an_inactive_or_unknown_form_answers_404(web_form: LeadForm, manager: Us
     assert _post(Client(), web_form).status_code == 404
     assert Client().get("/leads/form/nothing-here/").status_code == 404
     assert Lead.objects.count() == 0
+
+
+def test_the_embedding_page_is_remembered_with_the_lead(web_form: LeadForm) -> None:
+    shown = Client().get(URL, HTTP_REFERER="https://www.dealer.example/han-ev").content.decode()
+    assert 'name="page" value="https://www.dealer.example/han-ev"' in shown
+    _post(
+        Client(), web_form, page="https://www.dealer.example/han-ev", HTTP_REFERER="http://testserver" + URL
+    )
+    assert Lead.objects.get().extra == {"page": "https://www.dealer.example/han-ev"}
