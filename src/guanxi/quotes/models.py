@@ -227,6 +227,13 @@ class Quote(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def mark_clear(self, clear: bool) -> Quote:
+        """Let the customer's and contact's personal data show in clear for this reader (or masked)."""
+        self.customer.pii_clear = clear  # type: ignore[attr-defined]
+        if self.contact is not None:
+            self.contact.pii_clear = clear  # type: ignore[attr-defined]
+        return self
+
     @property
     def reference(self) -> str:
         """Q-2026-000123 for a first version, Q-2026-000123 v2 after."""

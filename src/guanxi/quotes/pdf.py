@@ -85,8 +85,12 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+# Characters outside the GB character set that STSong-Light would draw as an empty box.
+PLAIN = str.maketrans({"²": "2", "³": "3", "−": "-", "·": "-", "•": "-", "™": "TM", "®": "(R)", "€": "EUR"})
+
+
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
+    return Paragraph(escape(str(text).translate(PLAIN)).replace("\n", "<br/>"), style)
 
 
 def _percent(value: Decimal) -> str:
@@ -253,7 +257,7 @@ def _lines(quote: Quote, s: dict[str, ParagraphStyle], width: float) -> Table:
         _p(_("Quantity"), s["headr"]),
         _p(_("Unit price"), s["headr"]),
         _p(_("Discount"), s["headr"]),
-        _p(_("VAT"), s["headr"]),
+        _p(_("VAT rate"), s["headr"]),
         _p(_("Line total"), s["headr"]),
     ]
     rows: list[list[Any]] = [head]
@@ -276,7 +280,7 @@ def _lines(quote: Quote, s: dict[str, ParagraphStyle], width: float) -> Table:
                 _p(money_text(line.total), s["cellr"]),
             ]
         )
-    fractions = (0.05, 0.29, 0.12, 0.11, 0.12, 0.11, 0.07, 0.13)
+    fractions = (0.05, 0.26, 0.14, 0.11, 0.12, 0.11, 0.08, 0.13)
     table = Table(rows, colWidths=[width * f for f in fractions], repeatRows=1)
     table.setStyle(
         TableStyle(

@@ -64,9 +64,7 @@ def quote_get(*, actor: User, quote_id: int) -> Quote:
         quote = quote_scope(actor=actor).for_document(clear=clear).with_status().get(pk=quote_id)
     except (Quote.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise NotFound(_("Quote not found.")) from exc
-    if quote.contact is not None:
-        quote.contact.pii_clear = clear  # type: ignore[attr-defined]
-    return quote
+    return quote.mark_clear(clear)
 
 
 def quote_versions(*, actor: User, quote: Quote) -> QuerySet[Quote]:

@@ -61,10 +61,7 @@ def _ensure_open(quote: Quote) -> None:
 
 def _document(actor: User, quote: Quote) -> Quote:
     clear = sees_pii(actor)
-    loaded = Quote.objects.for_document(clear=clear).get(pk=quote.pk)
-    if loaded.contact is not None:
-        loaded.contact.pii_clear = clear  # type: ignore[attr-defined]
-    return loaded
+    return Quote.objects.for_document(clear=clear).get(pk=quote.pk).mark_clear(clear)
 
 
 def default_subject(quote: Quote) -> str:

@@ -50,7 +50,10 @@ def buyer(seller: User, make_customer: Callable[..., Any]) -> Customer:
         kind="company",
         phones=["13800138000"],
         emails=["caigou@pengcheng.example"],
+        province="广东省",
         city="深圳市",
+        district="南山区",
+        street="科技园路1号",
     )
 
 

@@ -20,10 +20,7 @@ from guanxi.users.models import User
 
 
 def document(quote: Quote) -> Quote:
-    loaded = Quote.objects.for_document(clear=True).get(pk=quote.pk)
-    if loaded.contact is not None:
-        loaded.contact.pii_clear = True  # type: ignore[attr-defined]
-    return loaded
+    return Quote.objects.for_document(clear=True).get(pk=quote.pk).mark_clear(True)
 
 
 def text_of(data: bytes) -> tuple[str, int]:
@@ -53,6 +50,7 @@ def test_the_chinese_pdf_carries_the_customer_products_and_totals(draft: Quote, 
         "深圳市鹏程装饰工程有限公司",
         "王建国",
         "139 1234 5678",
+        "广东省深圳市南山区科技园路1号",
         "抛釉瓷砖 800×800",
         "立邦净味乳胶漆 18L",
         "TILE-800",
@@ -86,9 +84,10 @@ def test_the_english_pdf_has_english_labels(draft: Quote) -> None:
 
 
 def test_a_masked_reader_gets_a_masked_pdf(draft: Quote) -> None:
-    quote = Quote.objects.for_document(clear=False).get(pk=draft.pk)
+    quote = Quote.objects.for_document(clear=False).get(pk=draft.pk).mark_clear(False)
     text, _pages = text_of(pdf.quote_pdf(quote))
     assert "139 1234 5678" not in text and "139****5678" in text
+    assert "科技园路1号" not in text
 
 
 def test_many_lines_break_across_pages_and_repeat_the_header(
