@@ -9,7 +9,8 @@ rejected rows and the job's counters and resume point (`rows_done`) are one tran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,7 +31,14 @@ from guanxi.imports.mapping import Target, mapping_from_template, mapping_guess,
 from guanxi.imports.matching import same_customers
 from guanxi.imports.models import ImportJob, ImportRejection, ImportTemplate
 from guanxi.imports.orders import orders_import_rows
-from guanxi.imports.pipeline import PreparedBatch, cells_json, prepared_batches, read_batches, unguard
+from guanxi.imports.pipeline import (
+    PreparedBatch,
+    cells_json,
+    frozen_heap,
+    prepared_batches,
+    read_batches,
+    unguard,
+)
 from guanxi.imports.readers import Cell, TableReader, open_table
 from guanxi.users.models import User
 
@@ -215,8 +223,12 @@ def import_job_run(
     try:
         target = import_target(job.target)
         cleaner = RowCleaner(target, job.headers, job.mapping)
-        with _reader(job) as reader:
-            for prepared in _prepared(job, actor, reader, cleaner, target, batch_size, parallel):
+        with (
+            frozen_heap(),
+            _reader(job) as reader,
+            closing(_prepared(job, actor, reader, cleaner, target, batch_size, parallel)) as batches,
+        ):
+            for prepared in batches:
                 if prepared is not None:  # an order batch is written already
                     _run_batch(job, actor, prepared)
                 job.refresh_from_db()
@@ -258,7 +270,7 @@ def _prepared(
     target: Target,
     batch_size: int,
     parallel: bool | None,
-) -> Iterator[PreparedBatch | None]:
+) -> Generator[PreparedBatch | None, None, None]:
     """The job's batches after its resume point: customers prepared (pipeline), orders run here and
     given as None."""
     if job.target == "orders":
