@@ -164,6 +164,14 @@ def opportunity_get(*, actor: User, opportunity_id: int) -> Opportunity:
         raise NotFound(_("Opportunity not found.")) from exc
 
 
+def opportunity_brief(*, actor: User, opportunity_id: int) -> Opportunity:
+    """One opportunity with its stage, no lines or history: for a move, which needs no more."""
+    try:
+        return opportunity_scope(actor=actor).select_related("stage", "customer").get(pk=opportunity_id)
+    except (Opportunity.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise NotFound(_("Opportunity not found.")) from exc
+
+
 def stage_history(*, actor: User, opportunity: Opportunity) -> list[StageChange]:
     """The opportunity's moves, oldest first (NotFound when it is outside the actor's scope)."""
     if not opportunity_scope(actor=actor).filter(pk=opportunity.pk).exists():
@@ -241,12 +249,13 @@ def board_get(
     team: Any = None,
     q: str = "",
     per_column: int = COLUMN_CARDS,
+    pipelines: list[Pipeline] | None = None,
 ) -> Board:
     """The board of one pipeline (None: the first active one): a column per open stage with its first
     `per_column` cards (by position), count, amount and weighted amount, plus the won and lost stages with
     what closed this month. Four queries whatever the number of opportunities (pipelines, stages, the
     sums in one GROUP BY, the cards through one ROW_NUMBER() window)."""
-    pipelines = pipeline_list(actor=actor)
+    pipelines = pipeline_list(actor=actor) if pipelines is None else pipelines
     pipeline = next((p for p in pipelines if p.pk == pipeline_id), None) if pipeline_id else None
     if pipeline is None:
         if pipeline_id:

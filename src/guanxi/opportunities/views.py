@@ -57,7 +57,9 @@ def board_context(request: AuthedRequest, data: QueryDict, **extra: Any) -> dict
         services.pipeline_default(actor=request.user)
         pipelines = selectors.pipeline_list(actor=request.user)
     form = _filter_form(request, data, pipelines)
-    board = selectors.board_get(actor=request.user, pipeline_id=_pipeline_id(data), **form.values())
+    board = selectors.board_get(
+        actor=request.user, pipeline_id=_pipeline_id(data), pipelines=pipelines, **form.values()
+    )
     may_change = can(request.user, "opportunity.change")
     return {
         "nav": "opportunities",
@@ -129,7 +131,7 @@ def _int_or_none(value: Any) -> int | None:
 def opportunity_board_move(request: AuthedRequest, opportunity_id: int) -> HttpResponse:
     """A drop or a keyboard move: `stage`, and `after` / `before` (neighbour card ids). Into a won or lost
     stage: the close dialog (the card returns to its column if the dialog is cancelled)."""
-    opportunity = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
+    opportunity = selectors.opportunity_brief(actor=request.user, opportunity_id=opportunity_id)
     data = request.POST
     stage_id = _int_or_none(data.get("stage"))
     stages = selectors.stage_list(actor=request.user, pipeline_id=opportunity.pipeline_id)
@@ -137,7 +139,7 @@ def opportunity_board_move(request: AuthedRequest, opportunity_id: int) -> HttpR
     if target is not None and target.kind in (Stage.Kind.WON, Stage.Kind.LOST):
         return close_dialog(request, opportunity, target.kind, origin="board")
     try:
-        services.opportunity_move(
+        moved = services.opportunity_move(
             actor=request.user,
             opportunity=opportunity,
             stage=stage_id,
@@ -146,7 +148,6 @@ def opportunity_board_move(request: AuthedRequest, opportunity_id: int) -> HttpR
         )
     except DomainError as exc:
         return board_response(request, data, error=exc.message)
-    moved = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
     announce = _("Moved “%(name)s” to %(stage)s.") % {"name": moved.name, "stage": moved.stage.name}
     return board_response(request, data, moved=moved.pk, announce=announce)
 
