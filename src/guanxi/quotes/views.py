@@ -258,10 +258,10 @@ def _lines(
 
 
 def _parts(request: AuthedRequest, context: dict[str, Any], main: str, *, status: int = 200) -> HttpResponse:
-    """The changed part, and the details, versions and preview beside it swapped out of band (their totals,
-    dates and PDF follow the change)."""
+    """The changed part, and the actions, details, versions and preview swapped out of band (sending
+    needs a line; totals, dates and the PDF follow the change)."""
     html = render_to_string(f"{TEMPLATE}#{main}", context, request)
-    for part in ("quote-side", "quote-preview"):
+    for part in ("quote-actions", "quote-side", "quote-preview"):
         html += render_to_string(f"{TEMPLATE}#{part}", {**context, "oob": True}, request)
     response = HttpResponse(html, status=status)
     patch_vary_headers(response, ("HX-Request",))
