@@ -109,7 +109,7 @@ def rule_update(*, actor: User, rule: LeadAssignmentRule, **fields: Any) -> Lead
     """Change a rule's fields (those given)."""
     ensure_can(actor, "lead.assign")
     rule = (
-        LeadAssignmentRule.objects.select_for_update()
+        LeadAssignmentRule.objects.select_for_update(of=("self",))
         .select_related("team", "user", "match_store")
         .get(pk=rule.pk)
     )
@@ -269,7 +269,7 @@ def form_create(
 @transaction.atomic
 def form_update(*, actor: User, form: LeadForm, **fields: Any) -> LeadForm:
     ensure_can(actor, "lead.assign")
-    form = LeadForm.objects.select_for_update().select_related("store", "team").get(pk=form.pk)
+    form = LeadForm.objects.select_for_update(of=("self",)).select_related("store", "team").get(pk=form.pk)
     before = _form_snapshot(form)
     allowed = {
         "slug",
