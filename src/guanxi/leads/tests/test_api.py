@@ -165,3 +165,61 @@ def test_convert_onto_an_existing_customer(
         content_type=JSON,
     )
     assert missing.status_code == 422
+
+
+# endpoint → (method, path, permission, body)
+ENDPOINTS = [
+    ("get", "/api/v1/leads/{id}", "lead.view", None),
+    ("patch", "/api/v1/leads/{id}", "lead.change", {"city": "深圳"}),
+    ("post", "/api/v1/leads/{id}/assign", "lead.assign", {"owner_id": None}),
+    ("post", "/api/v1/leads/{id}/qualify", "lead.change", {}),
+    ("post", "/api/v1/leads/{id}/disqualify", "lead.change", {"reason": "spam"}),
+    ("post", "/api/v1/leads/{id}/convert", "lead.change", {}),
+]
+
+
+@pytest.mark.parametrize("method,path,perm,body", ENDPOINTS, ids=[f"{m} {p}" for m, p, _p, _b in ENDPOINTS])
+def test_every_lead_endpoint_by_role_and_scope(
+    method: str, path: str, perm: str, body: Any, make_user: Callable[..., User], admin: User, team_b: Any
+) -> None:
+    from guanxi.core.permissions import ROLES, can
+    from guanxi.leads import services
+
+    mate = make_user("sales", username="mate")
+    stranger = make_user("sales", team=team_b, username="stranger")
+    for role in ROLES:
+        user = make_user(role, username=f"u_{role}")
+        client = bearer(user)
+        for where, owner in {"own": user, "team": mate, "other": stranger}.items():
+            phone = f"+8613{Lead.objects.count() + 200000000:09d}"
+            lead = services.lead_create(actor=admin, name="王芳", phone=phone, owner=owner)
+            url = path.format(id=lead.pk)
+            response = getattr(client, method)(url, body or {}, content_type=JSON)
+            label = f"{method.upper()} {url} as {role} ({where}): {response.status_code}"
+            scope = ROLES[role]["scope"]
+            sees = where == "own" or scope == "all" or (scope == "team" and where == "team")
+            if not sees and can(user, "lead.view"):
+                assert response.status_code == 404, label
+            elif not can(user, perm) or not can(user, "lead.view"):
+                assert response.status_code in (403, 404), label
+                assert response.status_code == 403 or not sees, label
+            else:
+                assert response.status_code == 200, label
+
+
+def test_the_list_endpoint_by_role(
+    rep: User, mate: User, stranger: User, make_user: Callable[..., User], make_lead: Callable[..., Lead]
+) -> None:
+    from guanxi.core.permissions import ROLES
+
+    for owner in (rep, mate, stranger):
+        make_lead(owner, name=owner.username, phone=f"+86139{owner.pk:08d}")
+    expected = {"all": {"li.na", "zhao.lei", "chen.jie"}, "team": {"li.na", "zhao.lei"}}
+    for role, rules in ROLES.items():
+        response = bearer(make_user(role, username=f"x_{role}")).get("/api/v1/leads")
+        if "lead.view" not in rules["perms"]:
+            assert response.status_code == 403, role
+            continue
+        names = {item["name"] for item in response.json()["items"]}
+        assert names == expected.get(rules["scope"], set()), role
+    assert {item["name"] for item in bearer(rep).get("/api/v1/leads").json()["items"]} == {"li.na"}
