@@ -280,3 +280,21 @@ def test_list_and_create_pages_need_their_permissions(
     assert viewer.get(reverse("quote-create-customers"), {"q": "a"}).status_code == 403
     service = client_for(make_user("service"))
     assert service.get(reverse("quote-list")).status_code == 403
+
+
+def test_the_quote_page_costs_the_same_queries_for_2_or_40_lines_and_versions(
+    client_for: Callable[[User], Client], draft: Quote, seller: User, tile: Product
+) -> None:
+    client = client_for(seller)
+    client.get(reverse("quote-detail", args=[draft.pk]))  # the session's first read
+    with CaptureQueriesContext(connection) as small:
+        client.get(reverse("quote-detail", args=[draft.pk]))
+    quote = draft
+    for _ in range(4):
+        quote = services.quote_new_version(actor=seller, quote=quote)
+    for index in range(38):
+        services.quote_line_add(actor=seller, quote=quote, product=tile, quantity=str(index + 1))
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(reverse("quote-detail", args=[quote.pk]))
+    assert text(response).count('name="unit_price"') == 40 and text(response).count("qt-versions") == 1
+    assert len(large) == len(small)
