@@ -210,3 +210,12 @@ def form_public(*, slug: str) -> LeadForm:
     if form is None:
         raise NotFound(_("This form is not taking entries."))
     return form
+
+
+def leads_for_customer(*, actor: User, customer: Customer, limit: int = 10) -> list[Lead]:
+    """The customer's leads the actor may see, newest first (for the 360 page); [] without `lead.view`.
+    One query."""
+    if not can(actor, "lead.view"):
+        return []
+    leads = visible(actor, Lead.objects.filter(customer=customer)).select_related("owner", "opportunity")
+    return list(leads.annotate(pii_clear=_clear(actor)).order_by("-id")[:limit])

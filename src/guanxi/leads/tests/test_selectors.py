@@ -83,3 +83,17 @@ def test_scope_and_masking(rep: User, mate: User, make_user: Callable[..., User]
         selectors.lead_get(actor=rep, lead_id=Lead.objects.get(name="赵敏").pk)
     with pytest.raises(PermissionDenied):
         selectors.lead_list(actor=make_user("service"))
+
+
+def test_a_customers_leads_for_the_360_page(
+    rep: User, mate: User, make_user: Callable[..., User], make_customer: Callable[..., Any]
+) -> None:
+    customer = make_customer(rep, name="王芳", phones=["13900139000"])
+    mine = services.lead_create(actor=rep, name="王芳", phone="13900139000", interest="汉EV")
+    services.lead_disqualify(actor=rep, lead=mine, reason="duplicate")
+    services.lead_create(actor=mate, name="王芳", phone="13900139000")
+    with CaptureQueriesContext(connection) as ctx:
+        found = selectors.leads_for_customer(actor=rep, customer=customer)
+    assert [lead.pk for lead in found] == [mine.pk] and len(ctx.captured_queries) == 1
+    assert len(selectors.leads_for_customer(actor=make_user("admin"), customer=customer)) == 2
+    assert selectors.leads_for_customer(actor=make_user("service"), customer=customer) == []

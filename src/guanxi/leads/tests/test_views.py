@@ -247,3 +247,20 @@ def test_web_forms_page_creates_a_form_and_shows_the_embed_snippet(
         "/leads/forms/", {"title": "x", "slug": "other", "shown_fields": ["city"], "source": "web"}
     )
     assert no_contact.status_code == 422 and "Show the mobile or the email" in no_contact.content.decode()
+
+
+def test_the_360_partial_lists_the_customers_leads(rep: User, make_customer: Callable[..., Any]) -> None:
+    from django.template.loader import render_to_string
+
+    from guanxi.leads import selectors
+
+    customer = make_customer(rep, name="王芳", phones=["13900139000"])
+    lead = services.lead_create(actor=rep, name="王芳", phone="13900139000", interest="汉EV")
+    services.lead_convert(
+        actor=rep, lead=lead, customer=customer, opportunity=True, opportunity_name="汉EV 商机"
+    )
+    html = render_to_string(
+        "leads/_customer_leads.html",
+        {"customer_leads": selectors.leads_for_customer(actor=rep, customer=customer)},
+    )
+    assert f"/leads/{lead.pk}/" in html and "汉EV 商机" in html
