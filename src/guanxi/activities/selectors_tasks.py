@@ -73,6 +73,12 @@ def task_list(
     return _joined(tasks).order_by("due_at", "id")
 
 
+def customer_open_tasks(*, actor: User, customer: Customer, limit: int = 20) -> list[Task]:
+    """The open tasks about one customer that the actor may see, soonest due first (one query)."""
+    tasks = task_scope(actor=actor).filter(customer=customer, status=Task.Status.OPEN)
+    return list(_joined(tasks).order_by("due_at", "id")[:limit])
+
+
 def task_get(*, actor: User, task_id: int) -> Task:
     try:
         return _joined(task_scope(actor=actor)).select_related("created_by", "rule").get(pk=task_id)

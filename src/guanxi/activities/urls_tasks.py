@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views_tasks.task_my_day, name="task-my-day"),
     path("new", views_tasks.task_create, name="task-create"),
     path("links", views_tasks.task_links, name="task-links"),
+    path("customer/<int:customer_id>", views_tasks.task_customer_card, name="task-customer-card"),
     path("<int:task_id>/", views_tasks.task_detail, name="task-detail"),
     path("<int:task_id>/edit", views_tasks.task_edit, name="task-edit"),
     path("<int:task_id>/complete", views_tasks.task_complete, name="task-complete"),

@@ -26,6 +26,7 @@ from guanxi.core.errors import DomainError, NotFound, ValidationFailed
 from guanxi.core.http import AuthedRequest
 from guanxi.core.permissions import can
 from guanxi.core.web import apply_errors, public, requires
+from guanxi.customers import selectors as customer_selectors
 from guanxi.users.models import User
 
 PAGE = "activities/tasks/my_day.html"
@@ -261,6 +262,22 @@ def task_cancel(request: AuthedRequest, task_id: int) -> HttpResponse:
         return _refused(request, task, exc)
     task = selectors.task_get(actor=request.user, task_id=task.pk)
     return _after_change(request, task, _("Task cancelled."))
+
+
+@requires("activity.view")
+@require_GET
+def task_customer_card(request: AuthedRequest, customer_id: int) -> HttpResponse:
+    """The customer's open tasks, as a card for the 360 page (loaded there with htmx)."""
+    customer = customer_selectors.customer_scope(actor=request.user).filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer not found."))
+    context = {
+        "customer": customer,
+        "tasks": selectors.customer_open_tasks(actor=request.user, customer=customer),
+        "may_write": can(request.user, "activity.create"),
+        "now": timezone.now(),
+    }
+    return render(request, "activities/tasks/_customer_tasks.html", context)
 
 
 @requires("activity.create")

@@ -173,3 +173,22 @@ def test_my_day_sorts_tasks_into_four_lists_in_four_queries(
         [task.customer for task in day.overdue + day.today]  # joined, no more queries
     assert day.overdue == [late] and day.today == [soon] and day.upcoming == [later]
     assert day.done_today == [done]
+
+
+def test_lists_read_in_one_query_whatever_their_length(
+    rep: User, manager: User, buyer: Customer, make_task: Callable[..., Task], django_assert_num_queries: Any
+) -> None:
+    for n in range(12):
+        make_task(title=f"任务{n}", due_at=T0 + timedelta(hours=n), customer=buyer)
+    with django_assert_num_queries(1):
+        tasks = list(selectors.task_list(actor=manager))
+        [(task.assignee.username, task.customer.name if task.customer else "") for task in tasks]
+    assert len(tasks) == 12
+    with django_assert_num_queries(1):
+        month = selectors.calendar_tasks(actor=rep, start=T0 - timedelta(days=1), end=T0 + timedelta(days=30))
+        [task.customer.name for task in month if task.customer]
+    assert len(month) == 12
+    with django_assert_num_queries(1):
+        card = selectors.customer_open_tasks(actor=rep, customer=buyer)
+        [(task.assignee.username, task.customer.name) for task in card if task.customer]
+    assert len(card) == 12

@@ -241,3 +241,26 @@ def test_the_follow_up_rule_pages_create_change_and_delete_a_rule(
     assert FollowUpRule.objects.get().days == 5
     assert client.post(f"/tasks/followups/{rule.pk}/delete").status_code == 302
     assert not FollowUpRule.objects.exists()
+
+
+def test_the_customer_card_lists_the_open_tasks_in_scope(
+    rep: User,
+    mate: User,
+    marketer: User,
+    buyer: Customer,
+    make_customer: Callable[..., Any],
+    stranger: User,
+    make_task: Callable[..., Task],
+    client_for: Callable[..., Client],
+    django_assert_max_num_queries: Any,
+) -> None:
+    make_task(title="回访张伟", customer=buyer)
+    make_task(title="另一个客户的", customer=make_customer(rep, name="李雷"))
+    client = client_for(rep)
+    with django_assert_max_num_queries(4):  # session, user, the customer, the tasks with their assignees
+        card = client.get(f"/tasks/customer/{buyer.pk}", **HTMX)
+    assert card.status_code == 200
+    assert "回访张伟" in card.content.decode() and "另一个客户的" not in card.content.decode()
+    theirs = make_customer(stranger, name="赵敏")
+    assert client.get(f"/tasks/customer/{theirs.pk}").status_code == 404
+    assert client_for(marketer).get(f"/tasks/customer/{buyer.pk}").status_code == 403
