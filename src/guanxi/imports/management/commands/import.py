@@ -48,7 +48,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--rejected", help="Write the rejected rows to this CSV file.")
         parser.add_argument(
-            "--batch", type=int, default=services.BATCH_SIZE, help="Rows per transaction (default: 1000)."
+            "--batch",
+            type=int,
+            default=services.BATCH_SIZE,
+            help=f"Rows per transaction (default: {services.BATCH_SIZE}).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
