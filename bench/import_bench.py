@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import random
 import resource
@@ -137,6 +138,10 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
         "import s",
         "rows/s",
         "peak MB",
+        "worker MB",
+        "CPU us/row",
+        "worker us/row",
+        "server us/row",
         "ceiling rows/s",
         "ratio",
         "created",
@@ -154,6 +159,10 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
                 f"{r['seconds']:.1f}",
                 f"{r['rate']:,.0f}",
                 f"{r['peak_mb']:.0f}",
+                f"{r['worker_mb']:.0f}",
+                f"{r['cpu_us']:.0f}",
+                f"{r['worker_us']:.0f}",
+                "" if math.isnan(r.get("server_us", math.nan)) else f"{r['server_us']:.0f}",
                 f"{r['ceiling']:,.0f}",
                 f"{r['rate'] / r['ceiling']:.2f}" if r["ceiling"] else "",
                 f"{r['created']:,}",
@@ -174,7 +183,10 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     title = (
         f"Guanxi import bench {time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} CPUs, load average "
-        f"{load:.1f} at the end; peak MB is the importing process's peak RSS (VmHWM) during the import"
+        f"{load:.1f} at the end; peak MB is the importing process's peak RSS (VmHWM) during the import,\n"
+        "worker MB the peak RSS of the process that prepares its batches; CPU us/row: the importing\n"
+        "process's CPU time a row (SQLite's work included), worker us/row the worker's, server us/row the\n"
+        "PostgreSQL server process's (read from /proc when the server runs on this machine)"
     )
     return "\n".join([title, "", *out, *(["", "Notes:"] + [f"- {n}" for n in notes] if notes else [])])
 
@@ -360,10 +372,17 @@ def worker(args: argparse.Namespace, database: str, size: int, fmt: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     reset = _reset_peak()
+    server = _server_cpu()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time()
     began = time.perf_counter()
     job = run(path)
     seconds = time.perf_counter() - began
+    cpu = time.process_time() - cpu
     peak = _peak_mb(reset)
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server = _server_cpu() - server if server >= 0 else math.nan
+    worker_cpu = (worker.ru_utime + worker.ru_stime) - (children.ru_utime + children.ru_stime)
     ceiling = _ceiling(path)
     if database == "postgres":
         connection.close()
@@ -375,11 +394,33 @@ def worker(args: argparse.Namespace, database: str, size: int, fmt: str) -> int:
         "seconds": seconds,
         "rate": size / seconds,
         "peak_mb": peak,
+        # The worker process that prepares the batches (imports.pipeline): its peak resident set and CPU.
+        "worker_mb": worker.ru_maxrss / 1024 if worker_cpu else 0.0,
+        "cpu_us": cpu / size * 1e6,
+        "worker_us": worker_cpu / size * 1e6,
+        "server_us": server / size * 1e6,
         "ceiling": ceiling,
         **{key: getattr(job, key) for key in ("created", "merged", "updated", "skipped", "rejected")},
     }
     print(json.dumps(result))
     return 0
+
+
+def _server_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL server process so far; -1 when it cannot be read
+    (SQLite, or a server on another machine)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return -1.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _reset_peak() -> bool:
