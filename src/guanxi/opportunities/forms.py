@@ -144,7 +144,9 @@ class OpportunityForm(OpportunityBaseForm):
         help_text=_("Leave empty to follow the stage's default."),
     )
     expected_close = forms.DateField(
-        label=_("Expected close date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Expected close date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     owner = forms.ChoiceField(label=_("Owner"), required=False)
     next_step = forms.CharField(label=_("Next step"), required=False, max_length=200)

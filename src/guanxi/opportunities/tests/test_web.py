@@ -161,6 +161,12 @@ def test_create_and_edit_through_the_pages(
     )
     page = client.get(f"/opportunities/{created.pk}/").content.decode()
     assert "Stage history" in page and "Needs confirmed" in page
+    # The edit form shows the close date as a date input reads it, so saving it again keeps it
+    client.post(
+        f"/opportunities/{created.pk}/edit",
+        {"name": "新车 2", "amount": "1200", "expected_close": "2027-01-15", "owner": rep.pk},
+    )
+    assert 'value="2027-01-15"' in client.get(f"/opportunities/{created.pk}/edit").content.decode()
 
 
 @pytest.mark.parametrize(
