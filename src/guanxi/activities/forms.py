@@ -65,7 +65,7 @@ class ActivityForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=TIME_FORMAT),
     )
     duration_minutes = forms.IntegerField(label=_("Minutes"), required=False, min_value=0)
-    email_to = forms.ChoiceField(label=_("To"), required=False)
+    email_to = forms.ChoiceField(label=pgettext_lazy("email recipient", "To"), required=False)
     subject = forms.CharField(
         label=_("Subject"),
         required=False,
@@ -116,7 +116,7 @@ class ActivityForm(forms.Form):
 
 
 class ActivityEditForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Type"), choices=Kind.choices)
+    kind = forms.ChoiceField(label=_("Type"), choices=list(KIND_LABELS.items()))
     direction = forms.ChoiceField(label=_("Direction"), choices=Activity.Direction.choices, required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=Activity.Outcome.choices, required=False)
     occurred_at = forms.DateTimeField(
@@ -134,7 +134,11 @@ class ActivityEditForm(forms.Form):
     def for_activity(cls, activity: Activity, data: Any = None) -> ActivityEditForm:
         initial = {name: getattr(activity, name) for name in cls.base_fields}
         initial["occurred_at"] = timezone.localtime(activity.occurred_at)
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        if activity.email_id:  # the email went out as it was: its type, subject and text stay
+            for name in ("kind", "subject", "body"):
+                form.fields[name].disabled = True
+        return form
 
     def service_kwargs(self, activity: Activity) -> dict[str, Any]:
         """The fields for activity_update; a time left as shown (to the minute) is not sent, so the
@@ -152,7 +156,7 @@ class ActivityFilterForm(forms.Form):
     MINE, ALL = "mine", ""
 
     whose = forms.ChoiceField(label=_("Whose"), required=False)
-    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All")), *Kind.choices])
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All")), *KIND_LABELS.items()])
     q = forms.CharField(
         label=pgettext_lazy("the record", "Customer"),
         required=False,

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from guanxi.activities.models import Activity
 from guanxi.activities.selectors import activity_may_change
@@ -33,19 +33,19 @@ KINDS = [f"activity.{kind}" for kind in Activity.Kind.values]
 TITLES = {
     ("call", "out"): gettext_lazy("Outgoing call"),
     ("call", "in"): gettext_lazy("Incoming call"),
-    ("call", ""): gettext_lazy("Call"),
-    ("visit", ""): gettext_lazy("Visit"),
-    ("meeting", ""): gettext_lazy("Meeting"),
+    ("call", ""): pgettext_lazy("activity type", "Call"),
+    ("visit", ""): pgettext_lazy("activity type", "Visit"),
+    ("meeting", ""): pgettext_lazy("activity type", "Meeting"),
     ("sms", "out"): gettext_lazy("SMS sent"),
     ("sms", "in"): gettext_lazy("SMS received"),
-    ("sms", ""): gettext_lazy("SMS"),
+    ("sms", ""): pgettext_lazy("activity type", "SMS"),
     ("email", "out"): gettext_lazy("Email sent"),
     ("email", "in"): gettext_lazy("Email received"),
-    ("email", ""): gettext_lazy("Email"),
+    ("email", ""): pgettext_lazy("activity type", "Email"),
     ("wechat", "out"): gettext_lazy("WeChat message sent"),
     ("wechat", "in"): gettext_lazy("WeChat message received"),
-    ("wechat", ""): gettext_lazy("WeChat message"),
-    ("note", ""): gettext_lazy("Note"),
+    ("wechat", ""): pgettext_lazy("activity type", "WeChat"),
+    ("note", ""): pgettext_lazy("activity type", "Note"),
 }
 
 
@@ -89,7 +89,8 @@ def activity_entry(entry: TimelineEntry, reader: TimelineReader) -> TimelineItem
     if data.get("duration_minutes"):
         facts.append((_("Duration"), _("%(minutes)d min") % {"minutes": int(data["duration_minutes"])}))
     if data.get("to"):
-        facts.append((_("To"), format_value("email", data["to"], model=None, reader=reader)))
+        recipient = pgettext("email recipient", "To")
+        facts.append((recipient, format_value("email", data["to"], model=None, reader=reader)))
     if data.get("opportunity"):
         facts.append((_("Opportunity"), str(data["opportunity"]["name"])))
     if data.get("lead"):

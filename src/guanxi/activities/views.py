@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.activities import selectors, services
-from guanxi.activities.forms import ActivityEditForm, ActivityFilterForm
+from guanxi.activities.forms import KIND_LABELS, ActivityEditForm, ActivityFilterForm
 from guanxi.activities.models import Activity
 from guanxi.core.errors import DomainError, PermissionDenied
 from guanxi.core.http import AuthedRequest
@@ -48,6 +48,7 @@ def activity_list(request: AuthedRequest) -> HttpResponse:
     page = paginate(request, activities, settings.GUANXI_PAGE_SIZE)
     for activity in page.items:
         activity.may_change = selectors.activity_may_change(actor=request.user, owner_id=activity.owner_id)
+        activity.kind_label = KIND_LABELS.get(activity.kind, activity.kind)
     context = {"nav": "activities", "form": form, "page": page, "customer": customer}
     return render(request, "activities/list.html", context)
 

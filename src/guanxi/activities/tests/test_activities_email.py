@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from guanxi.activities import services
 from guanxi.activities.models import Activity
@@ -217,3 +217,30 @@ def test_an_email_logged_without_sending_sends_nothing(
     activity = Activity.objects.get()
     assert activity.email_id is None and activity.direction == "in"
     assert smtp_server.messages == []
+
+
+def test_the_edit_page_keeps_a_sent_emails_text(
+    rep: User, buyer: Customer, smtp_server: LocalSMTPServer, client_for: Callable[[User], Client]
+) -> None:
+    activity = _send(rep, buyer)
+    url = reverse("activity-edit", args=[activity.pk])
+    client = client_for(rep)
+    assert 'name="body" cols="40" rows="6" disabled' in client.get(url).content.decode()
+    when = timezone.localtime(activity.occurred_at).strftime("%Y-%m-%dT%H:%M")
+
+    response = client.post(
+        url,
+        {
+            "kind": "call",
+            "subject": "改",
+            "body": "改过",
+            "direction": "out",
+            "outcome": "done",
+            "occurred_at": when,
+        },
+    )
+
+    assert response.status_code == 302
+    activity.refresh_from_db()
+    assert (activity.kind, activity.subject, activity.outcome) == ("email", "您的试驾预约", "")
+    assert activity.body.startswith("张先生您好")
