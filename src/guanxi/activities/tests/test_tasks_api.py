@@ -129,3 +129,42 @@ def test_notifications_list_and_mark_read(
     assert Notification.objects.get(pk=theirs).read_at is None
     assert api.get("/api/v1/notifications", {"unread": True}).json()["unread"] == 2
     assert _post(api, "/api/v1/notifications/read", {}).json() == {"marked": 2}
+
+
+def test_every_endpoint_by_role(
+    rep: User, viewer: User, marketer: User, manager: User, make_task: Callable[..., Task]
+) -> None:
+    task = make_task()
+    reads = [("get", "/api/v1/tasks"), ("get", f"/api/v1/tasks/{task.pk}")]
+    writes = [
+        ("post", "/api/v1/tasks", {"title": "x", "due_at": "2026-12-03T10:00:00"}),
+        ("patch", f"/api/v1/tasks/{task.pk}", {"title": "y"}),
+        ("post", f"/api/v1/tasks/{task.pk}/complete", {}),
+        ("post", f"/api/v1/tasks/{task.pk}/reopen", {}),
+        ("post", f"/api/v1/tasks/{task.pk}/cancel", {}),
+    ]
+    own = [("get", "/api/v1/notifications"), ("post", "/api/v1/notifications/read", {})]
+
+    def call(api: Any, method: str, url: str, body: dict[str, Any] | None = None) -> int:
+        if method == "get":
+            return int(api.get(url).status_code)
+        return int(
+            getattr(api, method)(url, json.dumps(body or {}), content_type="application/json").status_code
+        )
+
+    for user, may_read, may_write in ((marketer, False, False), (viewer, True, False), (manager, True, True)):
+        api = bearer(user)
+        for method, url, *body in reads:
+            status = call(api, method, url, *body)
+            assert (status == 200) if may_read else (status == 403), (user.role, url, status)
+        for method, url, *body in writes:
+            status = call(api, method, url, *body)
+            assert (status in (200, 201, 409)) if may_write else (status == 403), (
+                user.role,
+                method,
+                url,
+                status,
+            )
+        for method, url, *body in own:
+            assert call(api, method, url, *body) == 200  # everyone reads and marks their own
+    assert call(bearer(rep), "get", f"/api/v1/tasks/{task.pk}") == 200

@@ -264,3 +264,18 @@ def test_the_customer_card_lists_the_open_tasks_in_scope(
     theirs = make_customer(stranger, name="赵敏")
     assert client.get(f"/tasks/customer/{theirs.pk}").status_code == 404
     assert client_for(marketer).get(f"/tasks/customer/{buyer.pk}").status_code == 403
+
+
+def test_notifications_are_for_every_signed_in_user_and_calendars_for_task_readers(
+    marketer: User, viewer: User, client_for: Callable[..., Client]
+) -> None:
+    for user in (marketer, viewer):
+        client = client_for(user)
+        assert client.get("/tasks/notifications/").status_code == 200
+        assert client.get("/tasks/notifications/bell").status_code == 200
+        assert client.post("/tasks/notifications/read").status_code == 302
+    assert client_for(marketer).post("/tasks/calendar/feed/reset").status_code == 403
+    assert client_for(viewer).post("/tasks/calendar/feed/reset").status_code == 302
+    anonymous = client_for(None)
+    for url in ("/tasks/notifications/", "/tasks/notifications/bell", "/tasks/followups/"):
+        assert anonymous.get(url).status_code == 302
