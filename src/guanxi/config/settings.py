@@ -172,6 +172,11 @@ GUANXI_API_MAX_LIMIT = int(os.environ.get("GUANXI_API_MAX_LIMIT", "200"))
 GUANXI_EXPORT_XLSX_MAX_ROWS = int(os.environ.get("GUANXI_EXPORT_XLSX_MAX_ROWS", "30000"))
 # Demo data on the first start of `make run`.
 GUANXI_DEMO_VERTICAL = os.environ.get("GUANXI_DEMO_VERTICAL", "fuel")
+# The business's name and one line of details (address, phone) on quotes and in their emails.
+GUANXI_COMPANY_NAME = os.environ.get("GUANXI_COMPANY_NAME", "")
+GUANXI_COMPANY_DETAILS = os.environ.get("GUANXI_COMPANY_DETAILS", "")
+# How long a new quote is valid, in days.
+GUANXI_QUOTE_VALID_DAYS = int(os.environ.get("GUANXI_QUOTE_VALID_DAYS", "30"))
 
 # Background work: Huey, embedded in a SQLite file by default, Redis when REDIS_URL is set.
 if os.environ.get("REDIS_URL"):
