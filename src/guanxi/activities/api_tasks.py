@@ -29,6 +29,11 @@ from guanxi.core.http import ApiRequest
 
 router = Router(tags=["tasks"])
 LINKS = {"customer_id": "customer", "opportunity_id": "opportunity", "lead_id": "lead"}
+_UNKNOWN = {
+    "customer_id": lambda: _("There is no such customer."),
+    "opportunity_id": lambda: _("There is no such opportunity."),
+    "lead_id": lambda: _("There is no such lead."),
+}
 
 
 class TaskFilters(Schema):
@@ -65,7 +70,7 @@ def _resolve(actor: Any, data: dict[str, Any]) -> dict[str, Any]:
                     None if value is None else selectors.link_get(actor=actor, kind=LINKS[key], pk=value)
                 )
             except NotFound:
-                errors.add(key, _("There is no such %(kind)s.") % {"kind": LINKS[key]})
+                errors.add(key, _UNKNOWN[key]())
         elif key == "assignee_id":
             if value is None:
                 continue
