@@ -77,6 +77,7 @@ def test_drag_between_and_within_stages(
         drag(page, card(page, cards["A"]), card(page, cards["C"]))
     page.wait_for_function(f"document.querySelector('#card-{cards['A'].pk}') !== null")
     assert column_names(page, stages[1]) == ["C", "A"]
+    assert page.locator(".sidebar").count() == 1
     cards["A"].refresh_from_db()
     assert (cards["A"].stage_id, cards["A"].probability) == (stages[1].pk, 25)
     change = StageChange.objects.filter(opportunity=cards["A"]).order_by("id").last()
@@ -149,6 +150,7 @@ def test_the_keyboard_moves_a_card_and_keeps_the_focus(
     )
     assert page.evaluate("document.activeElement.dataset.control") == "next"
     assert stages[1].name in page.locator("#board-status").inner_text()
+    assert page.locator(".sidebar").count() == 1  # the board region came back alone, not a whole page
     cards["B"].refresh_from_db()
     assert cards["B"].stage_id == stages[1].pk
     shot("kanban-keyboard")

@@ -50,7 +50,8 @@
   function reloadBoard() {
     const board = boardEl();
     if (!board) return;
-    htmx.ajax("GET", board.dataset.boardUrl, { source: board, target: "#board", swap: "outerHTML", values: filterValues() });
+    const values = Object.assign(filterValues(), { region: "board" });
+    htmx.ajax("GET", board.dataset.boardUrl, { source: board, target: "#board", swap: "outerHTML", values: values });
   }
 
   function closeDialog(reload) {
