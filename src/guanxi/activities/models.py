@@ -328,6 +328,9 @@ class FollowUpRule(models.Model):
     active = models.BooleanField(_("active"), default=True)
     # Events up to this time were read; the next run reads from a little before it (late commits).
     scanned_until = models.DateTimeField(_("read up to"))
+    # Orders are read by id above this (the primary key bounds the scan of a table of millions); it only
+    # moves past orders booked more than the late-commit window ago.
+    order_id_floor = models.BigIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

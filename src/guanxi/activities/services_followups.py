@@ -161,7 +161,10 @@ def followup_rule_create(
         errors,
     )
     errors.raise_if_any()
-    rule = FollowUpRule.objects.create(**cleaned, scanned_until=timezone.now(), created_by=actor)
+    last_order = Order.objects.order_by("-pk").values_list("pk", flat=True).first()
+    rule = FollowUpRule.objects.create(
+        **cleaned, scanned_until=timezone.now(), order_id_floor=last_order or 0, created_by=actor
+    )
     audit_record(actor=actor, action="followup_rule.create", target=rule, data=_rule_snapshot(rule))
     return rule
 
@@ -231,7 +234,12 @@ def _date_text(day: date) -> str:
 
 def _orders(rule: FollowUpRule, start: datetime, end: datetime) -> Iterator[Event]:
     orders = (
-        Order.objects.filter(created_at__gt=start, created_at__lte=end, ordered_at__gte=rule.created_at)
+        Order.objects.filter(
+            pk__gt=rule.order_id_floor,
+            created_at__gt=start,
+            created_at__lte=end,
+            ordered_at__gte=rule.created_at,
+        )
         .exclude(status=Order.Status.REFUNDED)
         .select_related("customer__owner")
         .order_by("created_at", "id")
@@ -363,6 +371,18 @@ def _apply_events(rule: FollowUpRule, events: Iterator[Event], now: datetime, co
     flush()
 
 
+def _raise_order_floor(rule: FollowUpRule, now: datetime) -> None:
+    """Move the rule's order id floor past the orders booked before the late-commit window."""
+    settled = (
+        Order.objects.filter(pk__gt=rule.order_id_floor, created_at__lte=now - LATE_COMMIT)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if settled is not None:
+        FollowUpRule.objects.filter(pk=rule.pk, order_id_floor__lt=settled).update(order_id_floor=settled)
+
+
 def followups_apply(*, now: datetime | None = None) -> dict[str, int]:
     """Run every active rule over the events since it last ran; returns counts of tasks created, found
     made already, and events skipped for want of an assignee."""
@@ -379,6 +399,8 @@ def followups_apply(*, now: datetime | None = None) -> dict[str, int]:
         _apply_events(rule, events, now, counts)
         # Only forwards: a run that started earlier and ends later must not move the cursor back.
         FollowUpRule.objects.filter(Q(pk=rule.pk) & Q(scanned_until__lt=now)).update(scanned_until=now)
+        if rule.trigger == FollowUpRule.Trigger.PURCHASE:
+            _raise_order_floor(rule, now)
     if counts["created"] or counts["unassigned"]:
         log.info("follow-up rules: %s", counts)
     return counts

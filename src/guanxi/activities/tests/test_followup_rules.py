@@ -224,3 +224,21 @@ def test_a_rule_switched_back_on_does_not_catch_up_on_what_it_missed(
     clock.move(minutes=1)
     assert followups.followups_apply()["created"] == 0
     assert timezone.now() - FollowUpRule.objects.get().scanned_until < timedelta(minutes=1)
+
+
+def test_orders_are_read_above_an_id_floor_that_moves_once_the_window_has_passed(
+    rep: User, buyer: Customer, manager: User, clock: Clock, django_assert_max_num_queries: Any
+) -> None:
+    first = order_create(actor=rep, customer=buyer, amount="10")
+    rule = followups.followup_rule_create(actor=manager, name="r", trigger="purchase", title_template="x")
+    assert rule.order_id_floor == first.pk  # a new rule starts above the orders booked before it
+    clock.move(minutes=1)
+    second = order_create(actor=rep, customer=buyer, amount="20")
+    clock.move(minutes=1)
+    followups.followups_apply()
+    assert FollowUpRule.objects.get().order_id_floor == first.pk  # the second is inside the window
+    clock.move(minutes=20)
+    with django_assert_max_num_queries(6):  # rules, orders, tasks made, cursor, floor
+        assert followups.followups_apply()["created"] == 0
+    assert FollowUpRule.objects.get().order_id_floor == second.pk
+    assert Task.objects.filter(rule=rule).count() == 1
