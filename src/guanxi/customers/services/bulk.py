@@ -501,14 +501,22 @@ def _change(actor: User, rows: list[_Clean], *, overwrite: bool) -> list[_Clean]
     out = _Writer(actor)
     for c in rows:
         customer = customers[c.row.match]
-        before = _fields(customer)
-        customer.custom_fields = dict(customer.custom_fields)
-        for key, value in c.fields.items():
-            if value not in ("", None) and (overwrite or getattr(customer, key) in ("", None, {})):
-                setattr(customer, key, value)
-        for key, value in c.custom.items():
-            if overwrite or customer.custom_fields.get(key) in ("", None):
-                customer.custom_fields[key] = value
+        fill = {
+            key: value
+            for key, value in c.fields.items()
+            if value not in ("", None) and (overwrite or getattr(customer, key) in ("", None, {}))
+        }
+        fill_custom = {
+            key: value
+            for key, value in c.custom.items()
+            if overwrite or customer.custom_fields.get(key) in ("", None)
+        }
+        # A repeat that brings nothing new (most do) needs no before-and-after comparison.
+        before = _fields(customer) if fill or fill_custom else {}
+        if fill_custom:
+            customer.custom_fields = {**customer.custom_fields, **fill_custom}
+        for key, value in fill.items():
+            setattr(customer, key, value)
         added_phones = [n for n in c.phones if n not in phones[customer.pk]]
         for i, n in enumerate(added_phones):
             out.phone(customer.pk, n, len(phones[customer.pk]) + i)
@@ -526,7 +534,7 @@ def _change(actor: User, rows: list[_Clean], *, overwrite: bool) -> list[_Clean]
                 plates.add((customer.pk, asset.get("plate", "")))
                 out.asset(customer.pk, asset)
                 searched.add(customer.pk)
-        changes = changes_between(before, _fields(customer))
+        changes = changes_between(before, _fields(customer)) if before else {}
         for key, added in (("phones", added_phones), ("emails", added_emails)):
             if added:
                 changes[key] = [None, added]
