@@ -87,7 +87,8 @@ def _send_one(task_id: int, remind_at: datetime, now: datetime) -> bool:
                 "created_at": now,
             },
         )
-        email = task.assignee.email
+        # Not to someone who has left: their account is off, their mailbox may be someone else's now.
+        email = task.assignee.email if task.assignee.is_active else ""
         if email:
             email_enqueue(
                 actor=None,
