@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import audit_record
 from guanxi.catalog.models import Store
 from guanxi.core.errors import Conflict, Errors
-from guanxi.core.permissions import ensure_can
+from guanxi.core.permissions import ensure_can, scope_q
 from guanxi.opportunities.models import Opportunity, Stage, StageChange
 from guanxi.opportunities.services._common import GAP, clean_text, lock_opportunity, top_position
 from guanxi.opportunities.services.opportunities import (
@@ -67,8 +67,8 @@ def _anchor(
     if value is None:
         return None
     pk = value.pk if isinstance(value, Opportunity) else value
-    # Anchors are read unscoped on purpose: they only say where to drop, and reveal nothing back.
-    anchor = Opportunity.objects.filter(pk=pk).only("id", "position", "stage_id").first()
+    # Only a card the actor sees can be a neighbour: the answer must not tell where hidden cards are.
+    anchor = Opportunity.objects.filter(scope_q(actor), pk=pk).only("id", "position", "stage_id").first()
     if anchor is None or anchor.stage_id != stage.pk:
         errors.add(field, _("That card is not in the target stage any more; reload the board."))
         return None

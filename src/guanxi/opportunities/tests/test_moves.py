@@ -117,6 +117,15 @@ def test_an_anchor_from_another_column_is_refused(
     assert deal.stage == stages["open1"]
 
 
+def test_another_reps_card_cannot_be_a_neighbour(
+    rep: User, other_rep: User, deal: Opportunity, make_customer: Any, stages: dict[str, Stage]
+) -> None:
+    theirs = opportunity_create(actor=other_rep, customer=make_customer(other_rep, name="李四"), name="B")
+    with pytest.raises(ValidationFailed) as caught:
+        opportunity_move(actor=rep, opportunity=deal, after=theirs)
+    assert "after" in caught.value.details
+
+
 def test_a_stage_of_another_pipeline_is_refused(rep: User, admin: User, deal: Opportunity) -> None:
     from guanxi.opportunities.services import pipeline_create
 
