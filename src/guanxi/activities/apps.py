@@ -8,5 +8,6 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Activities and tasks")
 
     def ready(self) -> None:
-        # Activities on the customer's 360 timeline: their renderer and email-state loader register.
-        from guanxi.activities import timeline  # noqa: F401
+        # Activities and done tasks on the customer's 360 timeline: their renderers (and the email-state
+        # loader) register themselves.
+        from guanxi.activities import timeline, timeline_tasks  # noqa: F401

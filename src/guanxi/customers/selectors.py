@@ -172,11 +172,11 @@ def contact_list(*, actor: User, customer: Customer) -> QuerySet[Contact]:
 
 
 # The timeline's types, each a filter on the entries' kind (the same index answers every one of them):
-# orders (the sales app's kinds), activities (the activities app's, and the notes added here), one
-# activity kind ("activity.call"), and changes to the customer's own records.
+# orders (the sales app's kinds), activities (the activities app's, done tasks, and the notes added
+# here), one activity kind ("activity.call"), and changes to the customer's own records.
 TIMELINE_PREFIXES = {
     "orders": ("order.",),
-    "activities": ("activity.",),
+    "activities": ("activity.", "task."),
     "changes": ("customer.", "contact.", "asset.", "consent."),
 }
 NOTE_KINDS = ("note", "activity.note")

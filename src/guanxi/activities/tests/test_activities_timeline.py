@@ -227,3 +227,15 @@ def test_the_list_reads_a_page_in_one_query(
         rows = list(selectors.activity_list(actor=rep)[:25])
         assert {row.customer.name for row in rows if row.customer} == {"张伟"}
         assert {row.owner.username for row in rows if row.owner} == {"li.na"}
+
+
+def test_a_done_task_counts_among_the_activities(rep: User, buyer: Customer) -> None:
+    TimelineEntry.objects.create(
+        customer=buyer, occurred_at=timezone.now(), kind="task.done", actor=rep, data={"title": "回访"}
+    )
+    kinds = _kinds(
+        customer_selectors.customer_timeline(actor=rep, customer=buyer, timeline_type="activities")
+    )
+    assert kinds == ["task.done"]
+    changes = customer_selectors.customer_timeline(actor=rep, customer=buyer, timeline_type="changes")
+    assert "task.done" not in _kinds(changes)
