@@ -52,9 +52,8 @@ def opportunity_detail(request: AuthedRequest, opportunity_id: int) -> HttpRespo
     rows = []
     for index, change in enumerate(history):
         until = history[index + 1].changed_at if index + 1 < len(history) else None
-        end = until or (
-            opportunity.closed_at if opportunity.status != Opportunity.Status.OPEN else timezone.now()
-        )
+        # Days spent in each stage; a closed opportunity's last row is its close, with no duration.
+        end = until or (timezone.now() if opportunity.status == Opportunity.Status.OPEN else None)
         rows.append(
             {
                 "change": change,
