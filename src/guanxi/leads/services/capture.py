@@ -269,9 +269,10 @@ def lead_create(
 def lead_capture_web(*, form: LeadForm, fields: dict[str, Any], extra: dict[str, Any] | None = None) -> Lead:
     """A post to a public web form (no sign-in): only the fields the form shows are taken; the form gives
     the source, store and team; the assignment rules give the owner. The spam checks are the view's."""
-    form = LeadForm.objects.select_related("store", "team").filter(pk=form.pk, active=True).first()  # type: ignore[assignment]
-    if form is None:
+    active = LeadForm.objects.select_related("store", "team").filter(pk=form.pk, active=True).first()
+    if active is None:
         raise NotFound(_("This form is not taking entries."))
+    form = active
     shown = {"name", *form.fields}
     taken = {key: value for key, value in fields.items() if key in shown}
     taken["source"] = form.source
