@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guanxi.activities import calendar as cal
 from guanxi.activities import selectors_tasks as selectors
 from guanxi.activities import services_tasks as services
-from guanxi.activities import timeline_tasks  # noqa: F401  (registers the timeline renderer)
 from guanxi.activities.forms_tasks import KEEP, AssigneeFilterForm, CompleteForm, TaskForm
 from guanxi.activities.models import Task
 from guanxi.core.errors import DomainError, NotFound, ValidationFailed
