@@ -119,6 +119,13 @@ def task_event(task: Task, *, uid_domain: str, url: str, stamp: datetime) -> ica
     event.add("last-modified", task.updated_at.astimezone(UTC))
     event.add("priority", {4: 1, 3: 3, 2: 5, 1: 9}.get(task.priority, 0))
     event.add("transp", "OPAQUE" if ends_at is not None else "TRANSPARENT")
+    if task.remind_at is not None and task.status == Task.Status.OPEN:
+        # The calendar app reminds too, at the same moment as Guanxi's own reminder.
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", task.title)
+        alarm.add("trigger", task.remind_at - task.due_at, parameters={"RELATED": "START"})
+        event.add_component(alarm)
     return event
 
 

@@ -39,7 +39,10 @@ def test_the_feed_is_valid_icalendar_with_every_required_property(
     long_title = "回访张伟: 询问比亚迪汉保养后的满意度, 并预约下次保养, 顺便介绍冬季轮胎优惠活动"
     meeting = make_task(title="看车会议", due_at=T0 + timedelta(days=1), duration_minutes=90, customer=buyer)
     call = make_task(
-        title=long_title, due_at=T0 + timedelta(days=2), description="第一行\n第二行; 带逗号, 和分号"
+        title=long_title,
+        due_at=T0 + timedelta(days=2),
+        description="第一行\n第二行; 带逗号, 和分号",
+        remind_at=T0 + timedelta(days=2, minutes=-30),
     )
     gone = make_task(title="取消的拜访", due_at=T0 + timedelta(days=3))
     services_tasks.task_cancel(actor=rep, task=gone)
@@ -73,6 +76,9 @@ def test_the_feed_is_valid_icalendar_with_every_required_property(
     assert str(second["SUMMARY"]) == long_title  # unfolded whole
     assert "第二行; 带逗号, 和分号" in str(second["DESCRIPTION"])
     assert "DTEND" not in second  # a point in time, not a meeting
+    assert first.walk("VALARM") == []  # no reminder set
+    [alarm] = second.walk("VALARM")
+    assert str(alarm["ACTION"]) == "DISPLAY" and alarm["TRIGGER"].dt == timedelta(minutes=-30)
     assert str(events[f"task-{gone.pk}@testserver"]["STATUS"]) == "CANCELLED"
 
     # A change keeps the UID, so a calendar updates the event in place.
