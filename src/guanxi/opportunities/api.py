@@ -107,7 +107,7 @@ def opportunity_list(request: ApiRequest, filters: Query[OpportunityFilters]) ->
         customer_id=filters.customer_id,
     ).select_related("team")
     if filters.cursor:
-        if not filters.cursor.isdigit():
+        if not filters.cursor.isdigit() or len(filters.cursor) > 18:
             raise ValidationFailed(details={"cursor": [_("This cursor is not valid.")]})
         opportunities = opportunities.filter(pk__lt=int(filters.cursor))
     items = list(opportunities.order_by("-id")[: limit + 1])

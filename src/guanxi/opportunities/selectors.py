@@ -99,9 +99,9 @@ def _filtered(
 ) -> QuerySet[Opportunity]:
     if owner == "mine":
         opportunities = opportunities.filter(owner_id=actor.pk)
-    elif str(owner).isdigit():
+    elif str(owner).isdigit() and len(str(owner)) < 19:
         opportunities = opportunities.filter(owner_id=int(owner))
-    if team not in (None, "") and str(team).isdigit():
+    if team not in (None, "") and str(team).isdigit() and len(str(team)) < 19:
         opportunities = opportunities.filter(team_id=int(team))
     term = (q or "").strip()
     if term:

@@ -46,8 +46,7 @@ def _filter_form(request: AuthedRequest, data: QueryDict, pipelines: list[Pipeli
 
 
 def _pipeline_id(data: QueryDict) -> int | None:
-    value = data.get("pipeline", "")
-    return int(value) if value.isdigit() else None
+    return _int_or_none(data.get("pipeline", ""))
 
 
 def board_context(request: AuthedRequest, data: QueryDict, **extra: Any) -> dict[str, Any]:
@@ -100,7 +99,7 @@ def opportunity_board_more(request: AuthedRequest, stage_id: int) -> HttpRespons
     if stage.kind != Stage.Kind.OPEN:
         raise NotFound(_("Stage not found."))
     try:
-        offset = max(0, int(request.GET.get("offset", "0")))
+        offset = min(max(0, int(request.GET.get("offset", "0"))), 1_000_000)
     except ValueError:
         offset = 0
     form = _filter_form(request, request.GET, [])
@@ -123,7 +122,8 @@ def opportunity_board_more(request: AuthedRequest, stage_id: int) -> HttpRespons
 
 
 def _int_or_none(value: Any) -> int | None:
-    return int(value) if str(value or "").isdigit() else None
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 19 else None
 
 
 @requires("opportunity.change")

@@ -295,6 +295,23 @@ def test_api_pages_with_a_cursor(rep: User, buyer: Customer, pipeline: Any) -> N
     assert second["next_cursor"] is None
 
 
+def test_nonsense_numbers_are_refused_not_crashed(
+    client_for: Callable[..., Client], rep: User, deal: Opportunity, stages: dict[str, Stage]
+) -> None:
+    huge = "9" * 30
+    client = client_for(rep)
+    response = client.post(
+        f"/opportunities/{deal.pk}/move", {"stage": huge, "after": huge, "region": "board"}, **HTMX
+    )
+    assert response.status_code == 200
+    assert client.get(f"/opportunities/?pipeline={huge}&owner={huge}").status_code == 200
+    more = client.get(f"/opportunities/board/stages/{stages['open1'].pk}/more?offset={huge}", **HTMX)
+    assert more.status_code == 200
+    api = bearer(rep)
+    assert api.get(f"/api/v1/opportunities?cursor={huge}").status_code == 422
+    assert api.get(f"/api/v1/opportunities?owner={huge}").status_code == 200
+
+
 def test_api_lost_needs_a_known_reason(rep: User, deal: Opportunity) -> None:
     api = bearer(rep)
     bad = api.post(
