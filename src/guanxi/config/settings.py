@@ -172,6 +172,8 @@ GUANXI_API_MAX_LIMIT = int(os.environ.get("GUANXI_API_MAX_LIMIT", "200"))
 GUANXI_EXPORT_XLSX_MAX_ROWS = int(os.environ.get("GUANXI_EXPORT_XLSX_MAX_ROWS", "30000"))
 # Demo data on the first start of `make run`.
 GUANXI_DEMO_VERTICAL = os.environ.get("GUANXI_DEMO_VERTICAL", "fuel")
+# Where users reach Guanxi, e.g. https://crm.example.com: links in emails (task reminders) start with it.
+GUANXI_BASE_URL = os.environ.get("GUANXI_BASE_URL", "")
 # The business's name and one line of details (address, phone) on quotes and in their emails.
 GUANXI_COMPANY_NAME = os.environ.get("GUANXI_COMPANY_NAME", "")
 GUANXI_COMPANY_DETAILS = os.environ.get("GUANXI_COMPANY_DETAILS", "")
