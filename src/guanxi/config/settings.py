@@ -177,6 +177,10 @@ GUANXI_BASE_URL = os.environ.get("GUANXI_BASE_URL", "")
 # The business's name and one line of details (address, phone) on quotes and in their emails.
 GUANXI_COMPANY_NAME = os.environ.get("GUANXI_COMPANY_NAME", "")
 GUANXI_COMPANY_DETAILS = os.environ.get("GUANXI_COMPANY_DETAILS", "")
+# The public lead form takes at most this many entries from one address per window (seconds). The count
+# lives in the cache: set CACHES to a shared one (Redis, database) when several processes serve.
+GUANXI_LEAD_FORM_RATE_LIMIT = int(os.environ.get("GUANXI_LEAD_FORM_RATE_LIMIT", "5"))
+GUANXI_LEAD_FORM_RATE_WINDOW = int(os.environ.get("GUANXI_LEAD_FORM_RATE_WINDOW", "600"))
 # How long a new quote is valid, in days.
 GUANXI_QUOTE_VALID_DAYS = int(os.environ.get("GUANXI_QUOTE_VALID_DAYS", "30"))
 
