@@ -34,6 +34,7 @@ run: install
 	$(BIN)/guanxi migrate --no-input
 	$(BIN)/guanxi setup_demo
 	$(BIN)/guanxi demo_orders --first-start
+	$(BIN)/guanxi demo_selling --first-start
 	@echo "Serving on http://$(HOST):$(PORT)/"
 	@$(BIN)/guanxi run_huey --workers 2 & consumer=$$!; trap 'kill $$consumer 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/gunicorn guanxi.config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
