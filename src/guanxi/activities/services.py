@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from guanxi.activities.models import Activity
 from guanxi.audit.services import audit_record
 from guanxi.core.errors import DomainError, Errors, NotFound, PermissionDenied
-from guanxi.core.permissions import can, ensure_can, scope_q
+from guanxi.core.permissions import ALL, can, ensure_can, scope_of, scope_q
 from guanxi.customers.models import Consent, Contact, Customer, CustomerEmail, TimelineEntry
 from guanxi.leads.models import Lead
 from guanxi.opportunities.models import Opportunity
@@ -302,11 +302,11 @@ def activity_log(
     errors.raise_if_any()
     if send_email:
         if customer is not None and email_opted_out(customer=customer):
-            raise EmailOptedOut(
-                _("%(name)s has opted out of email (consent withdrawn); the email was not sent.")
-                % {"name": customer.name},
-                details={"send_email": [_("This customer has opted out of email.")]},
-            )
+            message = _(
+                "%(name)s has opted out of email (consent withdrawn): the email was not sent. Log it "
+                "without sending, or record the customer's consent first."
+            ) % {"name": customer.name}
+            raise EmailOptedOut(message, details={"send_email": [message]})
         fields["direction"] = Activity.Direction.OUTBOUND
         fields["occurred_at"] = timezone.now()
     activity = Activity.objects.create(
@@ -350,8 +350,10 @@ def _lock(actor: User, activity: Activity) -> Activity:
     """The activity locked, if the actor may change it: its owner, or a manager who sees its customer
     or lead. NotFound when the actor does not see it at all, PermissionDenied when they only see it."""
     ensure_can(actor, "activity.create")
-    seen = Q(owner_id=actor.pk) | scope_q(actor, owner="customer__owner", team="customer__team")
-    seen |= Q(customer__isnull=True) & scope_q(actor, owner="lead__owner", team="lead__team")
+    seen = Q()  # everything, for those who see all records (Q() OR-ed with a filter would be that filter)
+    if scope_of(actor) != ALL:
+        seen = Q(owner_id=actor.pk) | scope_q(actor, owner="customer__owner", team="customer__team")
+        seen |= Q(customer__isnull=True) & scope_q(actor, owner="lead__owner", team="lead__team")
     try:
         locked = (
             Activity.objects.select_for_update(of=("self",))

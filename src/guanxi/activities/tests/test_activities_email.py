@@ -201,7 +201,7 @@ def test_the_360_page_says_clearly_when_the_customer_opted_out(
     )
     html = response.content.decode()
     assert response.status_code == 200 and "HX-Trigger" not in response
-    assert "This customer has opted out of email." in html
+    assert "张伟 has opted out of email (consent withdrawn): the email was not sent." in html
     assert smtp_server.messages == [] and not Activity.objects.exists()
 
 

@@ -254,3 +254,13 @@ def test_update_refuses_unknown_fields(rep: User, buyer: Customer) -> None:
     with pytest.raises(ValidationFailed) as caught:
         services.activity_update(actor=rep, activity=activity, customer_id=5)
     assert "customer_id" in caught.value.details
+
+
+def test_an_administrator_may_change_and_delete_any_activity(
+    stranger: User, other_customer: Customer, admin: User
+) -> None:
+    activity = services.activity_log(actor=stranger, customer=other_customer, kind="note", body="记一下")
+    services.activity_update(actor=admin, activity=activity, body="管理员改")
+    assert _entry(activity).data["body"] == "管理员改"
+    services.activity_delete(actor=admin, activity=activity)
+    assert not Activity.objects.exists()

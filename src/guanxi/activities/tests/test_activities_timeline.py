@@ -178,7 +178,13 @@ def test_only_who_may_change_it_gets_the_edit_link(
 
 
 def test_a_rep_sees_their_own_and_those_on_their_customers(
-    rep: User, mate: User, stranger: User, buyer: Customer, other_customer: Customer, manager: User
+    rep: User,
+    mate: User,
+    stranger: User,
+    buyer: Customer,
+    other_customer: Customer,
+    manager: User,
+    admin: User,
 ) -> None:
     mine = services.activity_log(actor=rep, customer=buyer, kind="call")
     # A manager logs on the rep's customer: the rep sees it, as on the timeline.
@@ -195,6 +201,8 @@ def test_a_rep_sees_their_own_and_those_on_their_customers(
         lead_only.pk,
     }
     assert set(selectors.activity_list(actor=stranger).values_list("pk", flat=True)) == {theirs.pk}
+    everything = {mine.pk, on_mine.pk, theirs.pk, lead_only.pk}
+    assert set(selectors.activity_list(actor=admin).values_list("pk", flat=True)) == everything
 
 
 def test_the_list_filters(rep: User, buyer: Customer, make_customer: Callable[..., Customer]) -> None:
