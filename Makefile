@@ -57,6 +57,8 @@ bench: install
 	$(BIN)/python bench/import_bench.py $(IMPORT_BENCH_ARGS)
 	$(BIN)/python bench/analytics_bench.py $(ANALYTICS_BENCH_ARGS)
 	$(BIN)/python bench/fit_bench.py
+	$(BIN)/python bench/kanban_bench.py
+	$(BIN)/python bench/timeline_bench.py
 
 messages: install
 	cd src/guanxi && ../../$(BIN)/guanxi makemessages -l zh_Hans -l en --no-obsolete && ../../$(BIN)/guanxi compilemessages
