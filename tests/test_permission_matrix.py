@@ -11,16 +11,25 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from guanxi.activities import services as activity_services
+from guanxi.activities import services_followups, services_tasks
+from guanxi.activities.models import Notification
 from guanxi.catalog import services as catalog_services
+from guanxi.channels.services import email_enqueue
 from guanxi.core.permissions import ROLES, can
 from guanxi.customers import services as customer_services
 from guanxi.imports import services as import_services
 from guanxi.imports.models import ImportJob
+from guanxi.leads import services as lead_services
+from guanxi.opportunities.services import opportunity_create, pipeline_default
+from guanxi.quotes import services as quote_services
 from guanxi.sales import services as sales_services
 from guanxi.users.models import Team, User
 from guanxi.users.services import token_create
@@ -29,8 +38,22 @@ from guanxi.users.services import token_create
 FRAMEWORK = {"set_language": "public"}
 OBJECT_KINDS = ("customer", "contact", "asset", "tag", "customfield", "user", "team", "token")
 OBJECT_KINDS += ("product", "store")
-# Records seen through a customer: 404 outside the reader's scope.
-SCOPED_KINDS = ("customer", "contact", "asset", "order")
+# Records that belong to someone (a customer's, or an owner's and team's): 404 outside the reader's scope.
+SCOPED_KINDS = (
+    "customer",
+    "contact",
+    "asset",
+    "order",
+    "lead",
+    "quote",
+    "task",
+    "message",
+    "opportunity",
+    "activity",
+)
+# Routes that change a record only its owner or a manager (customer.assign) may change: 403 for other
+# readers who see it.
+OWNER_OR_MANAGER = {"activity-edit", "activity-delete"}
 
 
 def iter_routes(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -79,8 +102,43 @@ def world(
             actor=admin, customer=company, kind="site", address="深圳市南山区1号"
         )
         order = sales_services.order_create(actor=admin, customer=company, amount="10")
-        return {"customer": company, "contact": contact, "asset": asset, "order": order}
+        lead = lead_services.lead_create(
+            actor=admin, name="王芳", phone=f"+8613{9_000_000_00 + owner.pk:09d}", owner=owner
+        )
+        logger = owner if can(owner, "activity.create") else admin
+        activity = activity_services.activity_log(actor=logger, customer=company, kind="note", body="matrix")
+        opportunity = opportunity_create(actor=admin, customer=company, name="门店装修", owner=owner)
+        quote = quote_services.quote_create(actor=admin, customer=company, owner=owner)
+        task = services_tasks.task_create(
+            actor=admin,
+            title="回访",
+            due_at=timezone.now(),
+            customer=company,
+            assignee=owner if can(owner, "activity.view") else admin,
+        )
+        # Queued by the owner about their customer: a manager sees the emails of their team's people.
+        message = email_enqueue(
+            actor=owner,
+            key=f"matrix:{owner.pk}",
+            to=["li@example.com"],
+            subject="报价",
+            body="您好",
+            customer=company,
+        )
+        return {
+            "customer": company,
+            "contact": contact,
+            "asset": asset,
+            "order": order,
+            "lead": lead,
+            "quote": quote,
+            "opportunity": opportunity,
+            "activity": activity,
+            "task": task,
+            "message": message,
+        }
 
+    pipeline = pipeline_default()
     return {
         "admin": admin,
         "users": users,
@@ -91,6 +149,10 @@ def world(
         "customfield": field,
         "product": catalog_services.product_create(actor=admin, sku="92#", name="92号汽油", price="7.89"),
         "store": catalog_services.store_create(actor=admin, code="NS01", name="南山加油站"),
+        "form": lead_services.form_create(actor=admin, slug="matrix", title="Matrix", fields=["phone"]),
+        "pipeline": pipeline,
+        # It holds opportunities, so the POST that would delete it is refused: the route still answers.
+        "stage": pipeline.stages.filter(kind="open").order_by("position").first(),
         "team_obj": team_a,
         "stranger": stranger,
     }
@@ -125,6 +187,26 @@ def fill(route: str, pattern: URLPattern, actor: User, where: str, world: dict[s
             return str(import_job_for(actor if can(actor, "customer.import") else world["admin"]).pk)
         if kind == "key":  # a KPI board download
             return "revenue"
+        if kind == "rule" and (pattern.name or "").startswith("lead-"):  # fresh: the delete route removes it
+            return str(
+                lead_services.rule_create(
+                    actor=world["admin"], name="R", action="user", user=world["admin"]
+                ).pk
+            )
+        if kind == "rule":  # a follow-up rule, fresh: the delete route removes it
+            rule = services_followups.followup_rule_create(
+                actor=world["admin"], name="购买后回访", trigger="purchase", title_template="回访 {customer}"
+            )
+            return str(rule.pk)
+        if kind == "notification":  # a user opens only their own notifications
+            note = Notification.objects.create(
+                user=actor,
+                key=f"matrix:{actor.pk}:{uuid4()}",
+                text="提醒",
+                link="/tasks/",
+                created_at=timezone.now(),
+            )
+            return str(note.pk)
         if kind == "token":
             token, _secret = token_create(actor=actor, user=actor, name="matrix")
             return str(token.pk)
@@ -165,6 +247,8 @@ def test_route_by_role_and_scope(route: str, pattern: URLPattern, world: dict[st
                 assert status == 403, label
             elif kind in SCOPED_KINDS and not visible(role, where):
                 assert status == 404, label
+            elif pattern.name in OWNER_OR_MANAGER and where != "own" and not can(user, "customer.assign"):
+                assert status == 403, label
             else:
                 assert status not in (403, 404) and status < 500, f"{label}: {status}"
             if kind not in SCOPED_KINDS:
