@@ -31,6 +31,9 @@ from guanxi.core.web import apply_errors, requires
 from guanxi.customers import duplicates, selectors, services
 from guanxi.customers.forms_detail import AssetForm, ConsentForm, ContactForm, NoteForm
 from guanxi.customers.models import Asset, Contact, Customer
+from guanxi.leads import selectors as lead_selectors
+from guanxi.opportunities import selectors as opportunity_selectors
+from guanxi.quotes import selectors as quote_selectors
 from guanxi.sales import selectors as sales_selectors
 
 TEMPLATE = "customers/detail.html"
@@ -134,6 +137,15 @@ def _context(
         context["purchase"] = sales_selectors.customer_purchase_summary(actor=request.user, customer=customer)
     if sections == SECTIONS:  # and its value and churn risk, for those who may see analytics
         context["analytics"] = analytics_selectors.customer_analytics(actor=request.user, customer=customer)
+    if sections == SECTIONS:  # the selling in progress: each list is empty without its view permission
+        user = request.user
+        context["opportunities"] = opportunity_selectors.opportunity_list_for_customer(
+            actor=user, customer=customer
+        )
+        if can(user, "quote.view"):
+            quotes = quote_selectors.quote_list_for_customer(actor=user, customer=customer)
+            context["customer_quotes"] = quotes
+        context["customer_leads"] = lead_selectors.leads_for_customer(actor=user, customer=customer)
     context.update(overrides)
     return context
 

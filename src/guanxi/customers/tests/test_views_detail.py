@@ -321,10 +321,10 @@ def test_the_page_runs_a_constant_number_of_queries(
     # session, user, customer (+owner, team), phones, emails, tags, contacts, assets, custom fields,
     # timeline (+actors), consent (+recorded by), purchase summary (one aggregate; favourites only with
     # orders, see sales' test of the page with orders), analytics (the metrics; recommendations only
-    # once the customer has metrics)
-    with django_assert_num_queries(13):
+    # once the customer has metrics), the selling in progress: opportunities, quotes, leads (one each)
+    with django_assert_num_queries(16):
         assert client.get(detail_url(small)).status_code == 200
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(16):
         assert client.get(detail_url(big)).status_code == 200
 
 

@@ -280,10 +280,10 @@ def test_the_360_page_with_many_orders_runs_a_constant_number_of_queries(
             ],
         )
     client = client_for(seller)
-    # the customer page's 13 (customers/tests/test_views_detail.py) and the favourites, as both have orders
-    with django_assert_num_queries(14):
+    # the customer page's 16 (customers/tests/test_views_detail.py) and the favourites, as both have orders
+    with django_assert_num_queries(17):
         assert client.get(reverse("customer-detail", args=[small.pk])).status_code == 200
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(17):
         assert client.get(reverse("customer-detail", args=[buyer.pk])).status_code == 200
 
 
