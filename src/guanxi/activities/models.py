@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.core.permissions import ALL, ROLES, TEAM, scope_of, scope_q
 from guanxi.customers.models import Customer
@@ -26,7 +27,7 @@ class Activity(models.Model):
         VISIT = "visit", _("Visit")
         MEETING = "meeting", _("Meeting")
         SMS = "sms", _("SMS")
-        EMAIL = "email", _("Email")
+        EMAIL = "email", pgettext_lazy("activity type", "Email")
         WECHAT = "wechat", _("WeChat message")
         NOTE = "note", _("Note")
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.catalog.models import Product
 from guanxi.catalog.money import round_money
@@ -201,9 +202,16 @@ class StageChange(models.Model):
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.ForeignKey(
-        Stage, verbose_name=_("from"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Stage,
+        verbose_name=pgettext_lazy("stage change", "from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    to_stage = models.ForeignKey(Stage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(
+        Stage, verbose_name=pgettext_lazy("stage change", "to"), on_delete=models.PROTECT, related_name="+"
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -124,7 +124,9 @@ class SendForm(QuoteForm):
     )
     cc = forms.CharField(label=_("Cc"), required=False, max_length=1000)
     subject = forms.CharField(label=_("Subject"), max_length=300)
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 9}))
+    body = forms.CharField(
+        label=pgettext_lazy("email body", "Message"), widget=forms.Textarea(attrs={"rows": 9})
+    )
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
