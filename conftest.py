@@ -3,12 +3,13 @@ that act for a user on the pages or through the API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import translation
 
 from guanxi.users.models import Team, User
 from guanxi.users.services import token_create
@@ -89,6 +90,14 @@ def bearer(user: User, **options: Any) -> Client:
 def api_me(secret: str) -> Any:
     """GET /api/v1/me with the API token `secret`."""
     return Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Messages in English unless a test switches language itself. Without this the language of a test
+    depends on the request before it in the same worker (LocaleMiddleware leaves its language active)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
