@@ -347,7 +347,7 @@ def timed(measure: str, request: Callable[[int], Any], runs: int, notes: list[st
     return {
         "measure": measure,
         "p50": p50,
-        "p95": sorted(times)[max(0, int(round(0.95 * len(times))) - 1)],
+        "p95": sorted(times)[max(0, round(0.95 * len(times)) - 1)],
         "sql50": statistics.median(sql_times),
         "queries": spread,
         "n": runs,
