@@ -201,8 +201,12 @@ def prepared_batches(
     parallel: bool,
 ) -> Iterator[PreparedBatch]:
     """The file's batches after the first `skip` rows, prepared; in a forked worker when `parallel` (and
-    the platform forks), else here, one batch at a time."""
-    if not parallel or "fork" not in multiprocessing.get_all_start_methods():
+    this process may fork one), else here, one batch at a time."""
+    if (
+        not parallel
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon  # a daemonic process (a huey process worker) may not fork
+    ):
         for rows in read_batches(reader, skip=skip, size=size):
             yield prepare_batch(cleaner, definitions, rows, reader.progress().fraction)
         return

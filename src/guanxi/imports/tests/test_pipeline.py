@@ -135,6 +135,25 @@ def test_a_failing_worker_fails_the_job_and_keeps_the_committed_batches(
     assert Customer.objects.count() == job.created > 0
 
 
+def test_a_daemonic_process_prepares_the_batches_itself(
+    manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A huey process worker is daemonic, and multiprocessing lets no daemonic process have children."""
+
+    class Daemonic:
+        daemon = True
+
+    def no_pipe() -> tuple[int, int]:
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(pipeline.multiprocessing, "current_process", Daemonic)
+    monkeypatch.setattr(pipeline.os, "pipe", no_pipe)
+
+    job = _run(manager, messy_file(30), parallel=True)
+
+    assert (job.status, job.rows_done, job.created) == ("done", 30, Customer.objects.count())
+
+
 def test_the_importers_lookup_agrees_with_the_duplicate_rules(manager: User) -> None:
     a = services.customer_create(actor=manager, name="张伟", phones=["13800138000"], emails=["ZW@qq.com"])
     b = services.customer_create(actor=manager, name="李娜", phones=["13900139000"], wechat_id="lina88")
