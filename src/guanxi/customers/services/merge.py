@@ -150,9 +150,9 @@ def _move_children(survivor: Customer, other: Customer) -> dict[str, int]:
     # tasks, emails) goes along; what other apps derive one-to-one from a customer (analytics metrics)
     # goes with the merged record and is computed again for the survivor.
     for relation in Customer._meta.related_objects:
-        if relation.one_to_many and relation.related_model._meta.app_label != Customer._meta.app_label:
+        model = cast(type[models.Model], relation.related_model)
+        if relation.one_to_many and model._meta.app_label != Customer._meta.app_label:
             name = relation.field.name
-            model = cast(type[models.Model], relation.related_model)
             if rows := model._base_manager.filter(**{name: other}).update(**{name: survivor}):
                 moved[model._meta.label_lower] = rows
     tags = list(other.tags.all())
