@@ -81,7 +81,9 @@
       return;
     }
     const board = boardEl();
-    if (!board) return;
+    // Only a swap of the board region: other requests on the page (the notification bell) settle too.
+    // (An outerHTML swap reports the replaced element, so match the board by its id.)
+    if (!board || !target || !(target.id === "board" || board.contains(target))) return;
     const stale = document.getElementById("close-dialog");
     if (stale && !stale.open) stale.remove();
     const status = document.getElementById("board-status");
