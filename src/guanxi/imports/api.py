@@ -21,7 +21,7 @@ from guanxi.imports.models import ImportJob
 router = Router(tags=["imports"])
 MAX_OFFSET = 1_000_000_000
 OnDuplicate = Literal["merge", "skip", "update"]
-ImportTarget = Literal["customers", "orders"]
+ImportTarget = Literal["customers", "orders", "leads"]
 
 
 class ImportFieldOut(Schema):
@@ -140,8 +140,9 @@ def import_job_create(
     mapping with PUT /imports/{id}/mapping, then POST /imports/{id}/start. A file that cannot be read
     answers 422 `import_file_unreadable` and nothing is kept. `target` orders: a POS or card system's
     orders, booked through the same rules as POST /orders (rows with the same order number are one order;
-    a customer not yet known is created when a name column is mapped). Needs `customer.import`, or
-    `order.import` for orders."""
+    a customer not yet known is created when a name column is mapped). `target` leads: captured as
+    POST /leads does (an open lead's phone or email again is merged into it). Needs `customer.import`,
+    `order.import` for orders, `lead.create` for leads."""
     job = services_sheet.import_job_upload(
         actor=request.auth,
         file=cast(BinaryIO, file),

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -19,13 +20,17 @@ ACCEPT = ".csv,.txt,.xlsx,.vcf"
 class ImportUploadForm(forms.Form):
     target = forms.ChoiceField(
         label=_("The file holds"),
-        choices=(("customers", _("Customers")), ("orders", _("Orders"))),
+        choices=(("customers", _("Customers")), ("orders", _("Orders")), ("leads", _("Leads"))),
         initial="customers",
         required=False,  # customers when not said
         widget=forms.RadioSelect,
-        help_text=_(
-            "Orders: one row an order, or an order's line (rows with the same order number are one order); "
-            "the customer is found by phone, member number or customer code."
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "Orders: one row an order, or an order's line (rows with the same order number are one "
+                "order); the customer is found by phone, member number or customer code."
+            ),
+            _("Leads: one row a person; a row with the mobile or email of an open lead is merged into it."),
         ),
     )
     file = forms.FileField(

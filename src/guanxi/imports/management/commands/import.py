@@ -1,4 +1,4 @@
-"""`guanxi import customers|orders FILE`: import a CSV, XLSX or vCard file through the web's service."""
+"""`guanxi import customers|orders|leads FILE`: import a CSV, XLSX or vCard file through the web's service."""
 
 from __future__ import annotations
 
@@ -25,11 +25,13 @@ class Command(BaseCommand):
         "Rows that match a stored customer by mobile number, email or WeChat ID are merged (default), "
         "skipped or updated. Safe to run again: nobody is created twice. `guanxi import orders FILE` "
         "books a POS or card system's orders (日期, 手机/会员号, 金额 or 商品 and 数量, 门店, 订单号…); "
-        "running it again books nothing twice."
+        "running it again books nothing twice. `guanxi import leads FILE` captures leads (姓名, 手机, 邮箱, "
+        "微信, 公司, 城市, 来源, 意向, 留言…) by the leads' rules: a repeat of an open lead's phone or email "
+        "is merged into it; running it again creates nobody twice."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["customers", "orders"], help="What the file holds.")
+        parser.add_argument("target", choices=["customers", "orders", "leads"], help="What the file holds.")
         parser.add_argument("file", help="The file to import.")
         parser.add_argument(
             "--on-duplicate",
