@@ -81,7 +81,13 @@ def _lines(rng: random.Random, products: list[Product]) -> list[dict[str, Any]]:
     if not products or rng.random() < 0.3:
         return []
     chosen = rng.sample(products, k=min(len(products), rng.choice((1, 1, 2))))
-    return [{"product_id": p.pk, "quantity": rng.choice((1, 2, 3, 5, 10, 20))} for p in chosen]
+    return [{"product_id": p.pk, "quantity": deal_quantity(rng, p)} for p in chosen]
+
+
+def deal_quantity(rng: random.Random, product: Product) -> int:
+    """A quantity worth a deal, ¥2,000 to ¥200,000: a fleet's fuel for a quarter, a floor's tiles, a car."""
+    target = Decimal(rng.randrange(20, 2000) * 100)
+    return max(1, int(target / product.price)) if product.price else 1
 
 
 def _backdate(opportunity: Opportunity, start: Any, step: timedelta) -> None:

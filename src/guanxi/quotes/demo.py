@@ -21,6 +21,7 @@ from django.utils import timezone
 from guanxi.catalog.models import Product
 from guanxi.core.permissions import ensure_can
 from guanxi.customers.models import Customer
+from guanxi.opportunities.demo import deal_quantity
 from guanxi.opportunities.models import Opportunity
 from guanxi.quotes.models import Quote
 from guanxi.quotes.services import quote_accept, quote_create, quote_new_version, quote_reject
@@ -49,7 +50,7 @@ def _lines(rng: random.Random, products: list[Product]) -> list[dict[str, Any]]:
     return [
         {
             "product_id": product.pk,
-            "quantity": str(rng.choice((1, 2, 5, 10, 20, 50, 120))),
+            "quantity": str(deal_quantity(rng, product)),
             "discount_percent": str(rng.choice((0, 0, 0, 5, 8, 10))),
         }
         for product in chosen
