@@ -151,6 +151,8 @@ class Opportunity(models.Model):
             models.Index(fields=["owner", "status"], name="opp_owner_idx"),
             models.Index(fields=["team", "status"], name="opp_team_idx"),
             models.Index(fields=["status", "expected_close"], name="opp_forecast_idx"),
+            # Won and lost in a period (the sales reports; the follow-up rule "after a won opportunity").
+            models.Index(fields=["status", "closed_at"], name="opp_closed_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
