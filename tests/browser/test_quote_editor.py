@@ -18,6 +18,16 @@ from guanxi.sales.models import Order
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def wait_for_total(page: Any, total: str) -> None:
+    """The lines' grand total shows `total` and no htmx request is still in flight, so the next edit
+    lands in the rows that stay (a loaded CI machine also renders the PDF preview meanwhile)."""
+    page.wait_for_function(
+        f"document.querySelector('#quote-lines dd.qt-grand').innerText === '{total}'"
+        " && !document.querySelector('.htmx-request')",
+        timeout=30_000,
+    )
+
+
 def sign_in(page: Any, live_server: Any, username: str) -> None:
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", username)
@@ -68,17 +78,17 @@ def test_a_quote_is_prepared_inline_and_accepted(
     tile_row = page.locator("#quote-lines tr:has-text('瓷砖')")
     tile_row.locator("input[name=quantity]").fill("120")
     tile_row.locator("input[name=quantity]").press("Tab")
-    page.wait_for_function("document.querySelector('#quote-lines dd.qt-grand').innerText === '¥6,016.00'")
+    wait_for_total(page, "¥6,016.00")
     page.locator("#quote-lines tr:has-text('瓷砖') input[name=discount_percent]").fill("5")
     page.locator("#quote-lines tr:has-text('瓷砖') input[name=discount_percent]").press("Tab")
-    page.wait_for_function("document.querySelector('#quote-lines dd.qt-grand').innerText === '¥5,741.20'")
+    wait_for_total(page, "¥5,741.20")
     paint = page.locator("#quote-lines tr:has-text('乳胶漆')")
     paint.locator("input[name=quantity]").fill("6")
     paint.locator("input[name=quantity]").press("Tab")
-    page.wait_for_function("document.querySelector('#quote-lines dd.qt-grand').innerText === '¥8,341.20'")
+    wait_for_total(page, "¥8,341.20")
     page.locator("#quote-lines tr:has-text('乳胶漆') input[name=unit_price]").fill("498")
     page.locator("#quote-lines tr:has-text('乳胶漆') input[name=unit_price]").press("Tab")
-    page.wait_for_function("document.querySelector('#quote-lines dd.qt-grand').innerText === '¥8,209.20'")
+    wait_for_total(page, "¥8,209.20")
     # the details beside the lines follow
     assert "¥8,209.20" in page.locator("#quote-side").inner_text()
     shot("quote-editor")
