@@ -20,6 +20,33 @@ class Masked:
         return bool(getattr(self, "pii_clear", False))
 
 
+class MaskedReach(Masked):
+    """A person's mobile, email and WeChat ID as the reader may see them (contacts, leads)."""
+
+    phone: str
+    email: str
+    wechat_id: str
+
+    @property
+    def display_phone(self) -> str:
+        if not self.phone:
+            return ""
+        return phone_display(self.phone) if self.clear else phone_mask(self.phone)
+
+    @property
+    def value_phone(self) -> str:
+        """For machines: E.164, or the masked form."""
+        return self.phone if self.clear or not self.phone else phone_mask(self.phone)
+
+    @property
+    def display_email(self) -> str:
+        return self.email if self.clear or not self.email else mask_email(self.email)
+
+    @property
+    def display_wechat_id(self) -> str:
+        return self.wechat_id if self.clear else mask_text(self.wechat_id)
+
+
 class Tag(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
     color = models.CharField(_("colour"), max_length=7, default="#2563eb")
@@ -237,7 +264,7 @@ class CustomerEmail(Masked, models.Model):
         return self.address if self.clear else mask_email(self.address)
 
 
-class Contact(Masked, models.Model):
+class Contact(MaskedReach, models.Model):
     """A person at a company customer."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
@@ -257,24 +284,6 @@ class Contact(Masked, models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def display_phone(self) -> str:
-        if not self.phone:
-            return ""
-        return phone_display(self.phone) if self.clear else phone_mask(self.phone)
-
-    @property
-    def value_phone(self) -> str:
-        return self.phone if self.clear or not self.phone else phone_mask(self.phone)
-
-    @property
-    def display_email(self) -> str:
-        return self.email if self.clear or not self.email else mask_email(self.email)
-
-    @property
-    def display_wechat_id(self) -> str:
-        return self.wechat_id if self.clear else mask_text(self.wechat_id)
 
 
 class Asset(models.Model):

@@ -13,14 +13,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.catalog.models import Store
-from guanxi.core.masking import mask_email, mask_text
-from guanxi.core.phone import phone_display, phone_mask
-from guanxi.customers.models import Customer, Masked
+from guanxi.customers.models import Customer, MaskedReach
 
 OPEN_STATUSES = ("new", "working", "qualified")
 
 
-class Lead(Masked, models.Model):
+class Lead(MaskedReach, models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("New")
         WORKING = "working", _("Working")
@@ -151,25 +149,6 @@ class Lead(Masked, models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
-
-    @property
-    def display_phone(self) -> str:
-        if not self.phone:
-            return ""
-        return phone_display(self.phone) if self.clear else phone_mask(self.phone)
-
-    @property
-    def value_phone(self) -> str:
-        """For machines: E.164, or the masked form."""
-        return self.phone if self.clear or not self.phone else phone_mask(self.phone)
-
-    @property
-    def display_email(self) -> str:
-        return self.email if self.clear or not self.email else mask_email(self.email)
-
-    @property
-    def display_wechat_id(self) -> str:
-        return self.wechat_id if self.clear else mask_text(self.wechat_id)
 
 
 class LeadAssignmentRule(models.Model):
