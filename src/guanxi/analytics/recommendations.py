@@ -11,26 +11,25 @@ together more often than by chance), best first; the product q with the stronges
 Places left over go to the most bought products of the customer's RFM segment (the share of its
 customers who bought each), then to the whole base's.
 
-The work is bounded by products², not customers: the database counts the pairs, customers' product sets
-come as arrays, and customers who bought the same set of products in the same segment share one list,
-worked out once.
+The order lines are read once (order, product), kept where the order is a purchase (the base read's
+customer of each order id), and counted in numpy: what each customer bought, and the pairs on each order.
+The lists' work is bounded by products², not customers: customers who bought the same set of products in
+the same segment share one list, worked out once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 import numpy as np
-from django.db import connection
 from numpy.typing import NDArray
 
 from guanxi.analytics.models import ProductRecommendation, Segment
-from guanxi.analytics.purchases import PURCHASE_STATUSES, window_end
-from guanxi.analytics.streams import int_rows
-from guanxi.sales.models import Order, OrderLine
+from guanxi.analytics.purchases import distinct_sorted, highest_id
+from guanxi.analytics.streams import int_chunks
+from guanxi.catalog.models import Product
+from guanxi.sales.models import OrderLine
 
 SEGMENT_COUNT = tuple(Segment)
 MIN_ORDERS_TOGETHER = 2
@@ -47,24 +46,22 @@ class Pair:
     lift: float
 
 
-LINES, ORDERS = OrderLine._meta.db_table, Order._meta.db_table
-
-
-def _purchases(until: date) -> tuple[str, list[Any]]:
-    """The WHERE condition on the orders `o` that are purchases up to `until`, with its parameters."""
-    end = connection.ops.adapt_datetimefield_value(window_end(until))
-    return "o.status IN (%s, %s) AND o.ordered_at < %s", [*PURCHASE_STATUSES, end]
+LINES = OrderLine._meta.db_table
 
 
 @dataclass
 class Bought:
     """What each customer bought: (customer, product) rows sorted by customer, each with the number of
-    the customer's purchase orders that hold the product; and the purchase orders with lines in all."""
+    the customer's purchase orders that hold the product; the purchase orders with lines in all; and the
+    product pairs on one order, (a, b) with a < b, with the number of orders that hold both."""
 
     customer: NDArray[np.int64]
     product: NDArray[np.int64]
     orders: NDArray[np.int64]
     total_orders: int
+    pair_a: NDArray[np.int64]
+    pair_b: NDArray[np.int64]
+    pair_orders: NDArray[np.int64]
 
     def product_orders(self) -> dict[int, int]:
         """Purchase orders holding each product (an order is one customer's, so the customers' add up)."""
@@ -75,57 +72,84 @@ class Bought:
         return dict(zip(products.tolist(), counts.tolist(), strict=True))
 
 
-def bought_read(*, until: date) -> Bought:
-    """One pass over the purchase orders' lines: (customer, product, orders) rows and the orders in all."""
-    purchase, params = _purchases(until)
-    source = f"{LINES} l JOIN {ORDERS} o ON o.id = l.order_id WHERE {purchase}"
-    # The grand total's row carries 0 for the customer and the product (ids start at 1).
-    if connection.vendor == "postgresql":
-        sql = (
-            "SELECT COALESCE(o.customer_id, 0), COALESCE(l.product_id, 0), COUNT(DISTINCT l.order_id) "
-            f"FROM {source} GROUP BY GROUPING SETS ((o.customer_id, l.product_id), ())"
-        )
-    else:
-        sql = (
-            f"SELECT o.customer_id, l.product_id, COUNT(DISTINCT l.order_id) FROM {source} GROUP BY 1, 2 "
-            f"UNION ALL SELECT 0, 0, COUNT(DISTINCT l.order_id) FROM {source}"
-        )
-        params = [*params, *params]
-    table = int_rows(sql, params, 3)
-    grand = table[:, 0] == 0
-    total = int(table[grand, 2].sum())
-    table = table[~grand]
-    table = table[np.lexsort((table[:, 1], table[:, 0]))]
+def bought_read(*, order_customer: NDArray[np.int64]) -> Bought:
+    """One pass over the order lines, kept where the order is a purchase (`order_customer`: the customer
+    of each purchase order by order id, -1 for other orders; purchases.base_read's)."""
+    top_product = highest_id(Product._meta.db_table)
+    span = top_product + 1
+    keys = []  # order × span + product, distinct within each chunk
+    for chunk in int_chunks(LINES, ["order_id", "product_id"]):
+        order, product = chunk[:, 0], chunk[:, 1]
+        known = (order < len(order_customer)) & (product <= top_product)  # not booked since the base read
+        order, product = order[known], product[known]
+        purchase = order_customer[order] >= 0
+        keys.append(distinct_sorted(order[purchase] * span + product[purchase]))
+    # Each (order, product) once, sorted by order then product.
+    held = distinct_sorted(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+    del keys
+    order, product = held // span, held % span
+    del held
+    starts = np.flatnonzero(np.r_[True, order[1:] != order[:-1]]) if len(order) else np.zeros(0, np.int64)
+    customer_product = order_customer[order] * span + product
+    rows, counts = np.unique(customer_product, return_counts=True)  # sorts: fast for integers
+    pair_a, pair_b, pair_orders = _pairs(product, starts, span)
     return Bought(
-        customer=np.ascontiguousarray(table[:, 0]),
-        product=np.ascontiguousarray(table[:, 1]),
-        orders=np.ascontiguousarray(table[:, 2]),
-        total_orders=total,
+        customer=rows // span,
+        product=rows % span,
+        orders=counts.astype(np.int64),
+        total_orders=len(starts),
+        pair_a=pair_a,
+        pair_b=pair_b,
+        pair_orders=pair_orders,
     )
 
 
-def product_pairs(*, until: date, min_support: float, bought: Bought) -> list[Pair]:
+PAIR_BATCH = 4_000_000  # pair keys counted at a time
+
+
+def _pairs(
+    product: NDArray[np.int64], starts: NDArray[np.int64], span: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Each pair of products (a < b) on one order and the orders that hold it; `product` sorted by order,
+    then product, each order's rows from its start in `starts`."""
+    sizes = np.diff(np.r_[starts, len(product)])
+    found: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+    for size in np.unique(sizes[sizes >= 2]).tolist():
+        first, second = np.triu_indices(size, 1)
+        of_size = starts[sizes == size]
+        step = max(1, PAIR_BATCH // len(first))
+        for begin in range(0, len(of_size), step):
+            rows = of_size[begin : begin + step, None] + np.arange(size)
+            held = product[rows]
+            keys = (held[:, first] * span + held[:, second]).ravel()
+            found.append(np.unique(keys, return_counts=True))
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    keys = np.concatenate([k for k, _c in found])
+    counts = np.concatenate([c for _k, c in found])
+    order = np.argsort(keys, kind="stable")
+    keys, counts = keys[order], counts[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    keys = keys[starts]
+    return keys // span, keys % span, np.add.reduceat(counts, starts).astype(np.int64)
+
+
+def product_pairs(*, min_support: float, bought: Bought) -> list[Pair]:
     """The pairs bought together at least twice and with the minimum support, in both directions."""
     total = bought.total_orders
     if not total:
         return []
     product_orders = bought.product_orders()
-    purchase, params = _purchases(until)
     minimum = max(MIN_ORDERS_TOGETHER, int(np.ceil(min_support * total)))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT l.product_id, m.product_id, COUNT(DISTINCT l.order_id)
-                FROM {LINES} l JOIN {ORDERS} o ON o.id = l.order_id
-                JOIN {LINES} m ON m.order_id = l.order_id AND m.product_id > l.product_id
-                WHERE {purchase}
-                GROUP BY l.product_id, m.product_id
-                HAVING COUNT(DISTINCT l.order_id) >= %s""",
-            [*params, minimum],
-        )
-        counted = cursor.fetchall()
+    kept = bought.pair_orders >= minimum
     pairs = []
-    for a, b, together in counted:
-        a, b, together = int(a), int(b), int(together)
+    for a, b, together in zip(
+        bought.pair_a[kept].tolist(),
+        bought.pair_b[kept].tolist(),
+        bought.pair_orders[kept].tolist(),
+        strict=True,
+    ):
         support = together / total
         for x, y in ((a, b), (b, a)):
             confidence = together / product_orders[x]

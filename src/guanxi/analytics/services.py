@@ -3,7 +3,7 @@
 `analytics_refresh` recomputes everything from the orders in one pass over the base (DESIGN §2, "the
 database does the scanning, Python does the statistics"):
 
-1. one SQL aggregate per customer over the orders (purchases.base_read), streamed into numpy arrays;
+1. every purchase order streamed once into per-customer sums in numpy (purchases.base_read);
 2. RFM scores and segments (scoring.rfm);
 3. BG/NBD fitted by maximum likelihood on the distinct (x, t_x, T) triples with their counts, Gamma-Gamma
    on the repeat buyers' average spend (predict.fit_models, over guanxi.analytics.estimation);
@@ -165,7 +165,7 @@ class _Steps:
 
 
 def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date, step: _Steps) -> None:
-    base = base_read(until=until, window_days=settings.rfm_window_days)
+    base = base_read(until=until, window_days=settings.rfm_window_days, with_orders=True)
     step("read")
     fit = predict.fit_models(base)
     step("fit")
@@ -173,8 +173,10 @@ def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date
     means["monetary"] /= 100.0  # fen → yuan, as stored
     figures = predict.predictions(fit, base, settings)
     step("score")
-    bought = recommendations.bought_read(until=until)
-    pairs = recommendations.product_pairs(until=until, min_support=settings.pair_min_support, bought=bought)
+    assert base.order_customer is not None
+    bought = recommendations.bought_read(order_customer=base.order_customer)
+    base.order_customer = None
+    pairs = recommendations.product_pairs(min_support=settings.pair_min_support, bought=bought)
     active = set(Product.objects.filter(active=True).values_list("pk", flat=True))
     suggested = recommendations.recommend(
         customers=base.customer_id,

@@ -20,35 +20,53 @@ from guanxi.analytics.tests.orders import UNTIL, customers, synthetic_base
 from guanxi.sales.models import Order
 from guanxi.users.models import User
 
-SERIES = {
-    "postgresql": "SELECT n, n * %s, -n FROM generate_series(CAST(1 AS BIGINT), %s) AS n",
-    "sqlite": (
-        "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %s) "
-        "SELECT n, n * %s, -n FROM s"
-    ),
-}
+
+def _numbers_table(count: int, factor: int) -> str:
+    """A temporary table of `count` rows (id n, n × factor, −n), ids from 1."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE stream_numbers (id BIGINT PRIMARY KEY, big BIGINT, negative BIGINT)"
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO stream_numbers SELECT n, n * %s, -n "
+                "FROM generate_series(CAST(1 AS BIGINT), %s) AS n",
+                [factor, count],
+            )
+        else:
+            cursor.execute(
+                "INSERT INTO stream_numbers WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
+                "WHERE n < %s) SELECT n, n * %s, -n FROM s",
+                [count, factor],
+            )
+    return "stream_numbers"
 
 
-def test_int_rows_reads_every_row_across_blocks(db: Any) -> None:
-    # given 150,000 rows of three bigints (several COPY blocks and fetchmany batches), some past 2³²
+def test_int_rows_reads_every_row_across_ranges_and_batches(db: Any) -> None:
+    # given 150,000 rows of three bigints (several packed ranges and fetchmany batches), some past 2³²
     count, factor = 150_000, 10**9
-    params = [factor, count] if connection.vendor == "postgresql" else [count, factor]
+    table = _numbers_table(count, factor)
 
-    # when
-    table = int_rows(SERIES[connection.vendor], params, 3)
+    # when: every row, then the rows a condition keeps, with an expression and parameters
+    everything = int_rows(table, ["id", "big", "negative"])
+    odd = int_rows(table, ["id", "big + %s"], "id %% 2 = %s", [7, 1])
 
-    # then
+    # then (rows come in no particular order)
+    everything = everything[np.argsort(everything[:, 0])]
     n = np.arange(1, count + 1, dtype=np.int64)
-    assert table.shape == (count, 3)
-    assert np.array_equal(table[:, 0], n)
-    assert np.array_equal(table[:, 1], n * factor)
-    assert np.array_equal(table[:, 2], -n)
+    assert everything.shape == (count, 3)
+    assert np.array_equal(everything[:, 0], n)
+    assert np.array_equal(everything[:, 1], n * factor)
+    assert np.array_equal(everything[:, 2], -n)
+    odd = odd[np.argsort(odd[:, 0])]
+    assert np.array_equal(odd[:, 0], n[::2])
+    assert np.array_equal(odd[:, 1], n[::2] * factor + 7)
 
 
-@pytest.mark.postgres_only  # a NULL reaches SQLite's rows as None
 def test_int_rows_refuses_a_null(db: Any) -> None:
+    table = _numbers_table(10, 1)
     with pytest.raises(RuntimeError, match="NULL"):
-        int_rows("SELECT 1::bigint, NULL::bigint", [], 2)
+        int_rows(table, ["id", "CASE WHEN id = 5 THEN NULL ELSE big END"])
 
 
 def test_the_replaced_metrics_table_keeps_its_names(admin: User) -> None:
