@@ -60,11 +60,15 @@ def int_chunks(
         return
     where_sql = f" WHERE {where}" if where else ""
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(expressions)} FROM {table}{where_sql}", params)
+        # NOT INDEXED: reading (nearly) every row, a scan of the table beats an index's row-by-row lookups,
+        # which SQLite picks for a condition such as `ordered_at < …` (measured 3 s instead of 10 s).
+        cursor.execute(f"SELECT {', '.join(expressions)} FROM {table} NOT INDEXED{where_sql}", params)
         while rows := cursor.fetchmany(BATCH):
-            if any(value is None for row in rows for value in row):
-                raise RuntimeError("A row holds a NULL where a whole number was expected.")
-            yield np.array(rows, dtype=np.int64).reshape(len(rows), columns)
+            try:
+                chunk = np.array(rows, dtype=np.int64).reshape(len(rows), columns)
+            except TypeError as exc:  # None has no int()
+                raise RuntimeError("A row holds a NULL where a whole number was expected.") from exc
+            yield chunk
 
 
 def _copy_chunks(sql: str, params: Sequence[Any], columns: int) -> Iterator[NDArray[np.int64]]:
