@@ -12,8 +12,12 @@ Beside it, the ceiling of a columnar engine: the same orders exported to Parquet
 aggregation (recency, purchase days, net spend per customer, then quintile scores) done by DuckDB over
 that file; the ratio is the nightly ("again") refresh's time over DuckDB's RFM time.
 
-    .venv/bin/python bench/analytics_bench.py --sizes 100000 --databases sqlite,postgres
-    .venv/bin/python bench/analytics_bench.py --sizes 1000000 --databases postgres --reuse
+By default SQLite runs 100,000 customers and PostgreSQL 100,000 and 680,000 (about ten million orders,
+the issue's scale); --sizes sets the sizes for every database. The "steps" column splits the nightly
+run: read, fit, score, recommend, write (services.STEPS).
+
+    .venv/bin/python bench/analytics_bench.py
+    .venv/bin/python bench/analytics_bench.py --sizes 680000 --databases postgres --reuse
 """
 
 from __future__ import annotations
@@ -37,13 +41,16 @@ DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_DATA = BENCH_DIR / "results" / "analytics"
 GOAL_SECONDS = 60.0  # the full refresh at 10M orders
 GOAL_RATIO = 10.0  # within 10× DuckDB's RFM time
+DEFAULT_SIZES = {"sqlite": "100000", "postgres": "100000,680000"}  # 680,000 fuel customers: ~10M orders
 
 
 def _args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="100000,1000000", help="Customer counts, comma separated.")
+    parser.add_argument(
+        "--sizes", default=None, help="Customer counts, comma separated (default: DEFAULT_SIZES by database)."
+    )
     parser.add_argument("--databases", default="sqlite,postgres", help="sqlite, postgres or both.")
     parser.add_argument("--vertical", default="fuel", choices=["fuel", "building", "auto"])
     parser.add_argument("--seed", type=int, default=20240601)
@@ -70,33 +77,35 @@ def main() -> int:
     data.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
     notes: list[str] = []
-    for size in [int(s) for s in _split(args.sizes)]:
-        for database in _split(args.databases):
-            print(f"== {database}, {size:,} customers", file=sys.stderr, flush=True)
-            data_dir = data / f"{database}-{size}"
-            (data_dir / "static").mkdir(parents=True, exist_ok=True)
-            env = {
-                **os.environ,
-                "GUANXI_DATA_DIR": str(data_dir),
-                "DJANGO_SETTINGS_MODULE": "guanxi.config.settings",
-                "GUANXI_LOG_LEVEL": "WARNING",
-                "GUANXI_DEBUG": "0",
-            }
-            env.pop("DATABASE_URL", None)
-            if database == "postgres":
-                base, _slash, _old = args.postgres_url.rpartition("/")
-                env["DATABASE_URL"] = f"{base}/{_pg_name(size)}"
-            elif database != "sqlite":
-                raise SystemExit(f"Unknown database {database!r}: use sqlite or postgres.")
-            command = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
-            command += ["--worker", database, str(size)]
-            done = subprocess.run(
-                command, env=env, cwd=PROJECT, stdout=subprocess.PIPE, text=True, check=False
-            )
-            if done.returncode != 0:
-                notes.append(f"{database} {size:,}: the run failed (exit {done.returncode}).")
-                continue
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    runs = [
+        (int(size), database)
+        for database in _split(args.databases)
+        for size in _split(args.sizes or DEFAULT_SIZES.get(database, "100000"))
+    ]
+    for size, database in sorted(runs):
+        print(f"== {database}, {size:,} customers", file=sys.stderr, flush=True)
+        data_dir = data / f"{database}-{size}"
+        (data_dir / "static").mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "GUANXI_DATA_DIR": str(data_dir),
+            "DJANGO_SETTINGS_MODULE": "guanxi.config.settings",
+            "GUANXI_LOG_LEVEL": "WARNING",
+            "GUANXI_DEBUG": "0",
+        }
+        env.pop("DATABASE_URL", None)
+        if database == "postgres":
+            base, _slash, _old = args.postgres_url.rpartition("/")
+            env["DATABASE_URL"] = f"{base}/{_pg_name(size)}"
+        elif database != "sqlite":
+            raise SystemExit(f"Unknown database {database!r}: use sqlite or postgres.")
+        command = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
+        command += ["--worker", database, str(size)]
+        done = subprocess.run(command, env=env, cwd=PROJECT, stdout=subprocess.PIPE, text=True, check=False)
+        if done.returncode != 0:
+            notes.append(f"{database} {size:,}: the run failed (exit {done.returncode}).")
+            continue
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     table = render(results, notes)
     print(table)
     (data / "latest.txt").write_text(table + "\n", encoding="utf-8")
@@ -111,6 +120,7 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
         "load s",
         "refresh s",
         "again s",
+        "steps s",
         "peak MB",
         "duckdb RFM s",
         "ratio",
@@ -128,6 +138,7 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
                 f"{r['load_seconds']:.0f}" if r["load_seconds"] is not None else "reused",
                 f"{r['refresh_seconds']:.1f}",
                 f"{r['again_seconds']:.1f}",
+                "/".join(f"{v:.1f}" for v in r["steps"]),
                 f"{r['peak_mb']:.0f}",
                 f"{r['duckdb_seconds']:.2f}",
                 f"{r['again_seconds'] / r['duckdb_seconds']:.1f}" if r["duckdb_seconds"] else "",
@@ -188,8 +199,13 @@ def worker(args: argparse.Namespace, database: str, size: int) -> int:
     refresh_seconds = time.perf_counter() - began
     peak = _peak_mb(reset)
     # The nightly case: nothing bought since, so no stage moves (the first run of a base may move many).
+    steps: list[float] = []
     began = time.perf_counter()
-    analytics_refresh(actor=None)
+
+    def step(_name: str, _done: int, _total: int) -> None:
+        steps.append(time.perf_counter() - began - sum(steps))
+
+    analytics_refresh(actor=None, progress=step)
     again_seconds = time.perf_counter() - began
     parquet = data_dir / "orders.parquet"
     _export_parquet(parquet)
@@ -206,6 +222,7 @@ def worker(args: argparse.Namespace, database: str, size: int) -> int:
                 "load_seconds": load_seconds,
                 "refresh_seconds": refresh_seconds,
                 "again_seconds": again_seconds,
+                "steps": steps,
                 "peak_mb": peak,
                 "duckdb_seconds": duckdb_seconds,
                 "segments": CustomerMetrics.objects.values("segment").distinct().count(),
