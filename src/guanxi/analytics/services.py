@@ -23,18 +23,17 @@ or the new ones, never a mix.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.analytics import lifecycle, predict, recommendations, scoring
+from guanxi.analytics import lifecycle, metrics_rows, predict, recommendations, scoring
 from guanxi.analytics.models import (
     AnalyticsSettings,
     CustomerMetrics,
@@ -49,13 +48,12 @@ from guanxi.catalog.models import Product
 from guanxi.core.errors import ValidationFailed
 from guanxi.core.permissions import ensure_can
 from guanxi.core.tasks import task_enqueue_on_commit
-from guanxi.customers.services.rows import db_time, write_rows
+from guanxi.customers.services.rows import write_rows
 
 log = logging.getLogger(__name__)
 
 REFRESH_TASK = "analytics.refresh"
 STEPS = ("read", "fit", "score", "recommend", "write")
-WRITE_CHUNK = 20_000
 # What the run computed with: the version names the models and the rules around them (bands for one-time
 # buyers, value at risk); change it with any change to what a stored figure means.
 MODEL_VERSION = "bgnbd-gg-1"
@@ -194,10 +192,12 @@ def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date
         # One writer at a time: a second refresh waits here and then replaces this one's rows whole.
         AnalyticsSettings.objects.get_or_create(pk=1)
         AnalyticsSettings.objects.select_for_update().get(pk=1)
-        metrics = TableReplace(CustomerMetrics, METRICS_COLUMNS)
+        metrics = TableReplace(CustomerMetrics, metrics_rows.METRICS_COLUMNS)
         metrics.begin()
-        for rows in _metrics_rows(base, r, f, m, segment, figures, suggested.list_of_customer, run.pk, now):
-            metrics.write(rows)
+        lists = suggested.list_of_customer
+        metrics.write_columns(
+            metrics_rows.metrics_columns(base, r, f, m, segment, figures, lists, run.pk, now)
+        )
         ProductRecommendation.objects.all().delete()
         write_rows(
             ProductRecommendation._meta.db_table,
@@ -247,115 +247,4 @@ def _settings_snapshot(settings: AnalyticsSettings) -> dict[str, Any]:
     return snapshot
 
 
-METRICS_COLUMNS = (
-    "customer_id",
-    "orders_count",
-    "net_spend",
-    "average_order_value",
-    "first_purchase",
-    "last_purchase",
-    "recency_days",
-    "frequency",
-    "t_x",
-    "age",
-    "rfm_orders",
-    "rfm_spend",
-    "r_score",
-    "f_score",
-    "m_score",
-    "segment",
-    "p_alive",
-    "churn_risk",
-    "band",
-    "expected_purchases_30",
-    "expected_purchases_90",
-    "expected_average_spend",
-    "clv",
-    "value_at_risk",
-    "typical_interval_days",
-    "recommendation_key",
-    "run_id",
-    "computed_at",
-)
 PAIR_COLUMNS = ("product_a_id", "product_b_id", "orders_together", "support", "confidence", "lift", "run_id")
-
-
-def _money(cents: np.ndarray) -> list[float]:
-    """Fen as yuan with 2 decimals: floats whose shortest form is the exact amount, as both databases
-    read them into their decimal columns."""
-    return (np.round(cents) / 100.0).tolist()
-
-
-def _optional_money(values: np.ndarray | None, n: int) -> list[float | None]:
-    """As _money, None where there is no figure (NaN: PostgreSQL's numeric would store it as NaN)."""
-    if values is None:
-        return [None] * n
-    money = _money(np.round(values * 100.0))
-    return [None if m != m else m for m in money]  # m != m: NaN
-
-
-def _optional(values: np.ndarray | None, n: int) -> list[float | None]:
-    """The figures, None where there is none (NaN)."""
-    return [None] * n if values is None else [None if v != v else v for v in values.tolist()]
-
-
-def _dates(days: np.ndarray) -> list[str]:
-    return days.astype("datetime64[D]").astype(str).tolist()
-
-
-def _metrics_rows(
-    base: Base,
-    r: np.ndarray,
-    f: np.ndarray,
-    m: np.ndarray,
-    segment: np.ndarray,
-    figures: predict.Predictions,
-    lists: np.ndarray,
-    run_id: int,
-    now: Any,
-) -> Iterator[list[tuple[Any, ...]]]:
-    """The metrics rows in chunks, in METRICS_COLUMNS order; each chunk's values converted at once."""
-    stamp = db_time(now)
-    segments = np.array(scoring.SEGMENTS, dtype=object)
-    bands = np.array([*scoring.BANDS, ""], dtype=object)
-    frequency = base.frequency
-    interval = np.divide(
-        base.t_x.astype(np.float64), frequency, out=np.full(len(base), np.nan), where=frequency > 0
-    )
-    for start in range(0, len(base), WRITE_CHUNK):
-        part = slice(start, start + WRITE_CHUNK)
-        n = len(base.customer_id[part])
-        orders = base.orders[part]
-        cents = base.cents[part]
-        band_index = np.full(n, len(scoring.BANDS)) if figures.band is None else figures.band[part]
-        columns = [
-            base.customer_id[part].tolist(),
-            orders.tolist(),
-            _money(cents),
-            _money(np.divide(cents, orders, out=np.zeros(n), where=orders > 0)),
-            _dates(base.first_day[part]),
-            _dates(base.last_day[part]),
-            base.recency[part].tolist(),
-            frequency[part].tolist(),
-            base.t_x[part].tolist(),
-            base.age[part].tolist(),
-            base.window_orders[part].tolist(),
-            _money(base.window_cents[part]),
-            r[part].tolist(),
-            f[part].tolist(),
-            m[part].tolist(),
-            segments[segment[part]].tolist(),
-            _optional(None if figures.p_alive is None else figures.p_alive[part], n),
-            _optional(None if figures.churn_risk is None else figures.churn_risk[part], n),
-            bands[band_index].tolist(),
-            _optional(None if figures.expected_30 is None else figures.expected_30[part], n),
-            _optional(None if figures.expected_90 is None else figures.expected_90[part], n),
-            _optional_money(None if figures.spend is None else figures.spend[part], n),
-            _optional_money(None if figures.clv is None else figures.clv[part], n),
-            _optional_money(None if figures.value_at_risk is None else figures.value_at_risk[part], n),
-            [None if np.isnan(v) else v for v in interval[part].tolist()],
-            [None if key < 0 else key for key in lists[part].tolist()],
-            [run_id] * n,
-            [stamp] * n,
-        ]
-        yield list(zip(*columns, strict=True))

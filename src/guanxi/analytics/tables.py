@@ -10,6 +10,10 @@ to the commit.
 
 On SQLite (one writer at a time, smaller bases) the rows are deleted and inserted (executemany).
 
+Rows come as tuples (`write`) or as numpy columns (`write_columns`): PostgreSQL takes the columns by binary
+COPY (binary_copy), with no Python object per value; SQLite takes them as tuples of the values Django would
+write.
+
 The table's own grants are not copied: Guanxi reads and writes with the one database user that owns it.
 """
 
@@ -17,10 +21,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+import numpy as np
 from django.db import connection
 from django.db.models import Model
 
+from guanxi.analytics.binary_copy import Column, copy_data, copy_statement
 from guanxi.customers.services.rows import Row, write_rows
 
 _INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (.*)$")
@@ -51,6 +58,31 @@ class TableReplace:
 
     def write(self, rows: Iterable[Row]) -> None:
         self.count += write_rows(self.target, self.columns, rows)
+
+    def write_columns(self, chunks: Iterable[Sequence[Column]]) -> None:
+        """Write the rows of each chunk of columns, one column per name given at creation, in that order.
+
+        On PostgreSQL one COPY takes every chunk, and a thread sends a chunk's bytes while the next one is
+        laid out (psycopg's queued writer, its queue bounded)."""
+        if connection.vendor != "postgresql":
+            for columns in chunks:
+                self.write(
+                    list(zip(*(_python_values(column) for column in self._checked(columns)), strict=True))
+                )
+            return
+        from psycopg.copy import QueuedLibpqWriter  # psycopg: installed with PostgreSQL only
+
+        statement = copy_statement(self.target, self.columns)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(statement, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
+                for data in copy_data(self._checked(columns) for columns in chunks):
+                    copy.write(data)
+            self.count += cursor.cursor.rowcount
+
+    def _checked(self, columns: Sequence[Column]) -> Sequence[Column]:
+        if len(columns) != len(self.columns):
+            raise ValueError(f"{len(self.columns)} columns expected, {len(columns)} given.")
+        return columns
 
     def finish(self) -> None:
         """Index the new rows and put them in the table's place (PostgreSQL); nothing to do on SQLite."""
@@ -89,3 +121,19 @@ class TableReplace:
                     cursor.execute(f"ALTER TABLE {self.table} RENAME CONSTRAINT {temporary} TO {name}")
                 else:
                     cursor.execute(f"ALTER INDEX {temporary} RENAME TO {name}")
+
+
+def _python_values(column: Column) -> list[Any]:
+    """A column's values as Django writes them to SQLite: numbers, ISO dates, UTC times as text."""
+    values: list[Any]
+    if column.type == "numeric":
+        values = (column.values.astype(np.float64) / 10**column.scale).tolist()
+    elif column.type == "date":
+        values = column.values.astype("datetime64[D]").astype(str).tolist()
+    elif column.type == "timestamptz":
+        values = [str(moment) for moment in column.values.astype("datetime64[us]").tolist()]
+    else:
+        values = column.values.tolist()
+    if column.null is not None:
+        values = [None if null else value for value, null in zip(values, column.null.tolist(), strict=True)]
+    return values
