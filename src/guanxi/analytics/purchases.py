@@ -16,6 +16,7 @@ such order: BG/NBD counts repeat purchase days, so two fill-ups on one day are o
 
 from __future__ import annotations
 
+import threading
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -160,8 +161,9 @@ def highest_id(table: str) -> int:
 
 
 def distinct_sorted(values: NDArray[np.int64]) -> NDArray[np.int64]:
-    """The distinct values, sorted (numpy 2.4's np.unique hashes large integer arrays, 100× slower)."""
-    values = np.sort(values)
+    """The distinct values, sorted; sorts `values` in place (numpy 2.4's np.unique hashes large integer
+    arrays: 100× slower than a sort)."""
+    values.sort()
     keep = np.ones(len(values), dtype=bool)
     np.not_equal(values[1:], values[:-1], out=keep[1:])
     return values[keep]
@@ -212,33 +214,53 @@ class _Folder:
             self.order_customer[ids] = customer
 
     def purchase_days(self) -> NDArray[np.int64]:
-        keys = distinct_sorted(np.concatenate(self.day_keys)) if self.day_keys else np.zeros(0, np.int64)
+        keys = np.concatenate(self.day_keys) if self.day_keys else np.zeros(0, np.int64)
         self.day_keys = []
+        keys = distinct_sorted(keys)
         return np.bincount(keys // DAY_SPAN, minlength=len(self.orders)).astype(np.int64)
 
 
-def base_read(*, until: date, window_days: int, with_orders: bool = False) -> Base:
-    """Every customer's purchase summary up to `until` (inclusive), RFM window of `window_days` days;
-    `with_orders` also keeps the customer of each purchase order (Base.order_customer)."""
-    window_first_day = day_number(until) - window_days + 1
-    top_customer, top_order = highest_id(Customer._meta.db_table), highest_id(Order._meta.db_table)
-    folder = _Folder(top_customer, top_order if with_orders else None, window_first_day)
-    for chunk in int_chunks(*orders_read(until)):
-        # An order booked since the highest ids were read waits for the next run.
-        folder.fold(chunk[(chunk[:, 0] <= top_order) & (chunk[:, 1] <= top_customer)])
-    days = folder.purchase_days()
-    has = np.flatnonzero(folder.orders)
-    return Base(
-        customer_id=has.astype(np.int64),
-        purchase_days=days[has],
-        first_day=folder.first[has],
-        last_day=folder.last[has],
-        orders=folder.orders[has],
-        cents=folder.cents[has],
-        window_orders=folder.window_orders[has],
-        window_cents=folder.window_cents[has],
-        first_day_cents=folder.first_cents[has],
-        until=until,
-        window_start=until - timedelta(days=window_days - 1),
-        order_customer=folder.order_customer,
-    )
+class BaseReader:
+    """Reads the purchase orders into a Base: `read(part)` for each part (streams.int_chunks), possibly
+    from several threads at once, then `base()`."""
+
+    def __init__(self, *, until: date, window_days: int, with_orders: bool = False) -> None:
+        self.until, self.window_days = until, window_days
+        self.top_customer = highest_id(Customer._meta.db_table)
+        self.top_order = highest_id(Order._meta.db_table)
+        window_first_day = day_number(until) - window_days + 1
+        self.folder = _Folder(self.top_customer, self.top_order if with_orders else None, window_first_day)
+        self.lock = threading.Lock()
+
+    def read(self, part: tuple[int, int] = (0, 1)) -> None:
+        for chunk in int_chunks(*orders_read(self.until), part=part):
+            # An order booked since the highest ids were read waits for the next run.
+            chunk = chunk[(chunk[:, 0] <= self.top_order) & (chunk[:, 1] <= self.top_customer)]
+            with self.lock:
+                self.folder.fold(chunk)
+
+    def base(self) -> Base:
+        folder = self.folder
+        days = folder.purchase_days()
+        has = np.flatnonzero(folder.orders)
+        return Base(
+            customer_id=has.astype(np.int64),
+            purchase_days=days[has],
+            first_day=folder.first[has],
+            last_day=folder.last[has],
+            orders=folder.orders[has],
+            cents=folder.cents[has],
+            window_orders=folder.window_orders[has],
+            window_cents=folder.window_cents[has],
+            first_day_cents=folder.first_cents[has],
+            until=self.until,
+            window_start=self.until - timedelta(days=self.window_days - 1),
+            order_customer=folder.order_customer,
+        )
+
+
+def base_read(*, until: date, window_days: int) -> Base:
+    """Every customer's purchase summary up to `until` (inclusive), RFM window of `window_days` days."""
+    reader = BaseReader(until=until, window_days=window_days)
+    reader.read()
+    return reader.base()

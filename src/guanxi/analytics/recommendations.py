@@ -19,6 +19,7 @@ the same segment share one list, worked out once.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -72,26 +73,49 @@ class Bought:
         return dict(zip(products.tolist(), counts.tolist(), strict=True))
 
 
-def bought_read(*, order_customer: NDArray[np.int64]) -> Bought:
-    """One pass over the order lines, kept where the order is a purchase (`order_customer`: the customer
-    of each purchase order by order id, -1 for other orders; purchases.base_read's)."""
-    top_product = highest_id(Product._meta.db_table)
-    span = top_product + 1
-    keys = []  # order × span + product, distinct within each chunk
-    for chunk in int_chunks(LINES, ["order_id", "product_id"]):
-        order, product = chunk[:, 0], chunk[:, 1]
-        known = (order < len(order_customer)) & (product <= top_product)  # not booked since the base read
-        order, product = order[known], product[known]
-        purchase = order_customer[order] >= 0
-        keys.append(distinct_sorted(order[purchase] * span + product[purchase]))
-    # Each (order, product) once, sorted by order then product.
-    held = distinct_sorted(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
-    del keys
-    order, product = held // span, held % span
-    del held
+@dataclass
+class Lines:
+    """Each (order, product) of the order lines once, as order × span + product, sorted."""
+
+    keys: NDArray[np.int64]
+    span: int
+
+
+class LinesReader:
+    """Reads every order line's (order, product): `read(part)` for each part (streams.int_chunks),
+    possibly from several threads at once, then `lines()`. Which orders are purchases is known after the
+    base read, which may run beside this one."""
+
+    def __init__(self) -> None:
+        self.span = highest_id(Product._meta.db_table) + 1
+        self.keys: list[NDArray[np.int64]] = []  # distinct within each chunk
+        self.lock = threading.Lock()
+
+    def read(self, part: tuple[int, int] = (0, 1)) -> None:
+        span = self.span
+        for chunk in int_chunks(LINES, ["order_id", "product_id"], part=part):
+            order, product = chunk[:, 0], chunk[:, 1]
+            keys = distinct_sorted(order[product < span] * span + product[product < span])
+            with self.lock:
+                self.keys.append(keys)
+
+    def lines(self) -> Lines:
+        held = np.concatenate(self.keys) if self.keys else np.zeros(0, dtype=np.int64)
+        self.keys = []
+        return Lines(distinct_sorted(held), self.span)
+
+
+def bought_count(lines: Lines, order_customer: NDArray[np.int64]) -> Bought:
+    """What each customer bought and the pairs on one order, from the lines of purchase orders
+    (`order_customer`: the customer of each purchase order by order id, -1 for other orders;
+    purchases.base_read's). Orders booked since the base read (ids past its end) wait for the next run."""
+    span = lines.span
+    order, product = lines.keys // span, lines.keys % span
+    purchase = order < len(order_customer)
+    purchase[purchase] = order_customer[order[purchase]] >= 0
+    order, product = order[purchase], product[purchase]
     starts = np.flatnonzero(np.r_[True, order[1:] != order[:-1]]) if len(order) else np.zeros(0, np.int64)
-    customer_product = order_customer[order] * span + product
-    rows, counts = np.unique(customer_product, return_counts=True)  # sorts: fast for integers
+    rows, counts = np.unique(order_customer[order] * span + product, return_counts=True)  # sorts
     pair_a, pair_b, pair_orders = _pairs(product, starts, span)
     return Bought(
         customer=rows // span,

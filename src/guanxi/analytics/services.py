@@ -3,7 +3,9 @@
 `analytics_refresh` recomputes everything from the orders in one pass over the base (DESIGN §2, "the
 database does the scanning, Python does the statistics"):
 
-1. every purchase order streamed once into per-customer sums in numpy (purchases.base_read);
+1. every purchase order streamed once into per-customer sums in numpy (purchases.BaseReader), and the
+   order lines' (order, product) (recommendations.LinesReader); on PostgreSQL by two connections at once
+   (streams.in_parallel);
 2. RFM scores and segments (scoring.rfm);
 3. BG/NBD fitted by maximum likelihood on the distinct (x, t_x, T) triples with their counts, Gamma-Gamma
    on the repeat buyers' average spend (predict.fit_models, over guanxi.analytics.estimation);
@@ -26,6 +28,7 @@ import logging
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -41,7 +44,8 @@ from guanxi.analytics.models import (
     ProductPair,
     ProductRecommendation,
 )
-from guanxi.analytics.purchases import Base, base_read, day_date
+from guanxi.analytics.purchases import Base, BaseReader, base_read, day_date
+from guanxi.analytics.streams import PARTS, in_parallel
 from guanxi.analytics.tables import TableReplace
 from guanxi.audit.services import audit_record
 from guanxi.catalog.models import Product
@@ -163,7 +167,14 @@ class _Steps:
 
 
 def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date, step: _Steps) -> None:
-    base = base_read(until=until, window_days=settings.rfm_window_days, with_orders=True)
+    orders = BaseReader(until=until, window_days=settings.rfm_window_days, with_orders=True)
+    lines = recommendations.LinesReader()
+    parts = [(k, PARTS) for k in range(PARTS)]
+    in_parallel(
+        [partial(orders.read, part) for part in parts] + [partial(lines.read, part) for part in parts]
+    )
+    base = orders.base()
+    del orders
     step("read")
     fit = predict.fit_models(base)
     step("fit")
@@ -172,8 +183,9 @@ def _refresh(run: ModelRun, actor: Any, settings: AnalyticsSettings, until: date
     figures = predict.predictions(fit, base, settings)
     step("score")
     assert base.order_customer is not None
-    bought = recommendations.bought_read(order_customer=base.order_customer)
+    bought = recommendations.bought_count(lines.lines(), base.order_customer)
     base.order_customer = None
+    del lines
     pairs = recommendations.product_pairs(min_support=settings.pair_min_support, bought=bought)
     active = set(Product.objects.filter(active=True).values_list("pk", flat=True))
     suggested = recommendations.recommend(

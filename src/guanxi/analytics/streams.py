@@ -12,8 +12,9 @@ The expressions must be non-null integers (COALESCE where a value may be missing
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 from django.db import connection
@@ -23,6 +24,28 @@ BATCH = 20_000
 STEP = 65_536  # ids a packed range covers: at most a few MB a value
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = len(_SIGNATURE) + 8  # signature, flags, header extension length (0)
+PARTS = 2  # connections reading at once on PostgreSQL (int_chunks' `part`, in_parallel)
+T = TypeVar("T")
+
+
+def in_parallel(tasks: Sequence[Callable[[], object]]) -> None:
+    """Run the tasks, on PostgreSQL PARTS at a time in threads, each on a connection of its own, so the
+    server packs several streams on several cores. In a transaction (another connection would not see its
+    uncommitted rows) and on SQLite, one after the other in the caller's thread."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(max_workers=PARTS) as pool:
+        for done in [pool.submit(_on_own_connection, task) for task in tasks]:
+            done.result()  # the first failure is raised once every task has ended
+
+
+def _on_own_connection(function: Callable[[], T]) -> T:
+    try:
+        return function()
+    finally:
+        connection.close()  # the thread's own
 
 
 def int_rows(
@@ -34,21 +57,28 @@ def int_rows(
 
 
 def int_chunks(
-    table: str, expressions: Sequence[str], where: str = "", params: Sequence[Any] = ()
+    table: str,
+    expressions: Sequence[str],
+    where: str = "",
+    params: Sequence[Any] = (),
+    *,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[NDArray[np.int64]]:
     """`SELECT expressions FROM table WHERE where` as (rows × expressions) int64 arrays of a few MB each,
     for a reader that folds them in one at a time. `params` fill the expressions', then the condition's
-    placeholders; the table needs an integer primary key `id`. Rows come in no particular order."""
+    placeholders; the table needs an integer primary key `id`. Rows come in no particular order.
+    `part` (k, n) reads the k-th of n interleaved shares of the id ranges, for n readers at once."""
     columns = len(expressions)
+    share, shares = part
     condition = f" AND ({where})" if where else ""
     if connection.vendor == "postgresql":
         packed = " || ".join(f"int8send(CAST({e} AS BIGINT))" for e in expressions)
         sql = f"""
             SELECT rows, packed
             FROM generate_series(
-                (SELECT COALESCE(MIN(id), 0) FROM {table}),
+                (SELECT COALESCE(MIN(id) / {STEP} * {STEP}, 0) FROM {table}) + {share * STEP},
                 (SELECT COALESCE(MAX(id), -1) FROM {table}),
-                {STEP}
+                {shares * STEP}
             ) AS low,
             LATERAL (
                 SELECT COUNT(*) AS rows, string_agg({packed}, ''::bytea) AS packed
@@ -58,7 +88,10 @@ def int_chunks(
         """
         yield from _copy_chunks(sql, params, columns)
         return
-    where_sql = f" WHERE {where}" if where else ""
+    conditions = [f"({where})"] if where else []
+    if shares > 1:
+        conditions.append(f"(id / {STEP}) %% {shares} = {share}")  # %%: the placeholders are %s
+    where_sql = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     with connection.chunked_cursor() as cursor:
         # NOT INDEXED: reading (nearly) every row, a scan of the table beats an index's row-by-row lookups,
         # which SQLite picks for a condition such as `ordered_at < …` (measured 3 s instead of 10 s).

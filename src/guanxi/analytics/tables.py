@@ -46,6 +46,7 @@ class TableReplace:
         self.swap = connection.vendor == "postgresql"
         self.target = _temporary(self.table) if self.swap else self.table
         self.count = 0
+        self.analyzed = False
 
     def begin(self) -> None:
         with connection.cursor() as cursor:
@@ -78,6 +79,10 @@ class TableReplace:
                 for data in copy_data(self._checked(columns) for columns in chunks):
                     copy.write(data)
             self.count += cursor.cursor.rowcount
+            # Statistics now, for the queries that join the new rows before finish() (lifecycle's: with
+            # none the planner chose a nested loop, 3.3 s instead of 1.1 at 680,000 rows).
+            cursor.execute(f"ANALYZE {self.target}")
+            self.analyzed = True
 
     def _checked(self, columns: Sequence[Column]) -> Sequence[Column]:
         if len(columns) != len(self.columns):
@@ -112,7 +117,8 @@ class TableReplace:
                     temporary = _temporary(index)
                     cursor.execute(f"CREATE {unique or ''}INDEX {temporary} ON {self.target} {rest}")
                     renames.append(("INDEX", temporary, index))
-            cursor.execute(f"ANALYZE {self.target}")
+            if not self.analyzed:
+                cursor.execute(f"ANALYZE {self.target}")
             cursor.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
             cursor.execute(f"DROP TABLE {self.table}")
             cursor.execute(f"ALTER TABLE {self.target} RENAME TO {self.table}")

@@ -3,6 +3,7 @@ constraint names, and calendar days in a time zone with daylight saving time."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from guanxi.analytics.models import CustomerMetrics
+from guanxi.analytics import streams
+from guanxi.analytics.models import CustomerMetrics, ProductPair
 from guanxi.analytics.purchases import base_read, day_number
 from guanxi.analytics.services import analytics_refresh
-from guanxi.analytics.streams import int_rows
-from guanxi.analytics.tests.orders import UNTIL, customers, synthetic_base
+from guanxi.analytics.streams import in_parallel, int_rows
+from guanxi.analytics.tests.orders import UNTIL, customers, order, product, synthetic_base
 from guanxi.sales.models import Order
 from guanxi.users.models import User
 
@@ -67,6 +69,84 @@ def test_int_rows_refuses_a_null(db: Any) -> None:
     table = _numbers_table(10, 1)
     with pytest.raises(RuntimeError, match="NULL"):
         int_rows(table, ["id", "CASE WHEN id = 5 THEN NULL ELSE big END"])
+
+
+def test_int_chunks_parts_share_the_rows_out(db: Any, monkeypatch: Any) -> None:
+    # given 1,000 rows and ranges of 64 ids
+    monkeypatch.setattr(streams, "STEP", 64)
+    table = _numbers_table(1000, 1)
+
+    # when read in three parts
+    parts = [int_rows_part(table, (k, 3)) for k in range(3)]
+
+    # then every row once, each part holding some
+    assert all(len(part) for part in parts)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(1, 1001))
+
+
+def int_rows_part(table: str, part: tuple[int, int]) -> Any:
+    return np.concatenate(list(streams.int_chunks(table, ["id"], part=part)))[:, 0]
+
+
+def _figures() -> list[tuple[Any, ...]]:
+    metrics = CustomerMetrics.objects.order_by("customer_id").values_list(
+        "customer_id", "orders_count", "net_spend", "frequency", "segment", "p_alive", "clv", "band"
+    )
+    pairs = ProductPair.objects.order_by("product_a_id", "product_b_id").values_list(
+        "product_a_id", "product_b_id", "orders_together", "lift"
+    )
+    return [*metrics, *pairs]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_outside_a_transaction_reads_on_two_connections_alike(
+    admin: User, monkeypatch: Any
+) -> None:
+    # given a base with orders holding lines, read in ranges of 16 ids (several a part)
+    monkeypatch.setattr(streams, "STEP", 16)
+    synthetic_base(admin, 40)
+    fuel, wash = product("F", "汽油"), product("W", "洗车")
+    for who in customers(admin, ["甲", "乙", "丙"]):
+        order(who, "2025-06-01", "230.00", lines=[(fuel, "200.00"), (wash, "30.00")])
+    threads: list[str] = []
+    own = streams._on_own_connection
+
+    def spy(function: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return own(function)
+
+    monkeypatch.setattr(streams, "_on_own_connection", spy)
+
+    # when refreshed inside a transaction (one connection), then outside it
+    with transaction.atomic():
+        analytics_refresh(actor=admin, until=UNTIL)
+    inside = _figures()
+    analytics_refresh(actor=admin, until=UNTIL)
+
+    # then the same figures; on PostgreSQL the second read ran on two threads of their own
+    assert _figures() == inside
+    assert ProductPair.objects.filter(product_a=fuel, product_b=wash, orders_together=3).exists()
+    if connection.vendor == "postgresql":
+        assert len(threads) == 2 * streams.PARTS
+        assert threading.current_thread().name not in threads
+    else:
+        assert threads == []
+
+
+@pytest.mark.postgres_only  # SQLite runs the tasks one after the other and stops at the failure
+@pytest.mark.django_db(transaction=True)
+def test_in_parallel_raises_what_a_task_raised_after_all_ended(db: Any) -> None:
+    ended: list[str] = []
+
+    def fails() -> None:
+        raise ValueError("broken")
+
+    def works() -> None:
+        ended.append("works")
+
+    with pytest.raises(ValueError, match="broken"):
+        in_parallel([fails, works])
+    assert ended == ["works"]
 
 
 def test_the_replaced_metrics_table_keeps_its_names(admin: User) -> None:
