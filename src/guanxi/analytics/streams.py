@@ -24,6 +24,13 @@ BATCH = 20_000
 STEP = 65_536  # ids a packed range covers: at most a few MB a value
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = len(_SIGNATURE) + 8  # signature, flags, header extension length (0)
+
+
+class Sent(str):
+    """An expression whose value is already 8 bytes in PostgreSQL's binary form (`timestamptz_send(…)`:
+    microseconds since 2000-01-01 UTC), packed as it is."""
+
+
 PARTS = 2  # connections reading at once on PostgreSQL (int_chunks' `part`, in_parallel)
 T = TypeVar("T")
 
@@ -72,7 +79,9 @@ def int_chunks(
     share, shares = part
     condition = f" AND ({where})" if where else ""
     if connection.vendor == "postgresql":
-        packed = " || ".join(f"int8send(CAST({e} AS BIGINT))" for e in expressions)
+        packed = " || ".join(
+            e if isinstance(e, Sent) else f"int8send(CAST({e} AS BIGINT))" for e in expressions
+        )
         sql = f"""
             SELECT rows, packed
             FROM generate_series(
