@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from children import child_environment
 from import_bench import _peak_mb, _reset_peak
 from import_bench import _pg_database as pg_database
 
@@ -84,21 +85,7 @@ def main() -> int:
     ]
     for size, database in sorted(runs):
         print(f"== {database}, {size:,} customers", file=sys.stderr, flush=True)
-        data_dir = data / f"{database}-{size}"
-        (data_dir / "static").mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "GUANXI_DATA_DIR": str(data_dir),
-            "DJANGO_SETTINGS_MODULE": "guanxi.config.settings",
-            "GUANXI_LOG_LEVEL": "WARNING",
-            "GUANXI_DEBUG": "0",
-        }
-        env.pop("DATABASE_URL", None)
-        if database == "postgres":
-            base, _slash, _old = args.postgres_url.rpartition("/")
-            env["DATABASE_URL"] = f"{base}/{_pg_name(size)}"
-        elif database != "sqlite":
-            raise SystemExit(f"Unknown database {database!r}: use sqlite or postgres.")
+        env = child_environment(data / f"{database}-{size}", database, args.postgres_url, _pg_name(size))
         command = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
         command += ["--worker", database, str(size)]
         done = subprocess.run(command, env=env, cwd=PROJECT, stdout=subprocess.PIPE, text=True, check=False)

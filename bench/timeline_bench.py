@@ -38,6 +38,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from children import child_environment
+
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -76,21 +78,7 @@ def main() -> int:
     notes: list[str] = []
     for database in _split(args.databases):
         print(f"== {database}", file=sys.stderr, flush=True)
-        data_dir = data / database
-        (data_dir / "static").mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "GUANXI_DATA_DIR": str(data_dir),
-            "DJANGO_SETTINGS_MODULE": "guanxi.config.settings",
-            "GUANXI_LOG_LEVEL": "WARNING",
-            "GUANXI_DEBUG": "0",
-        }
-        env.pop("DATABASE_URL", None)
-        if database == "postgres":
-            base, _slash, _old = args.postgres_url.rpartition("/")
-            env["DATABASE_URL"] = f"{base}/{PG_NAME}"
-        elif database != "sqlite":
-            raise SystemExit(f"Unknown database {database!r}: use sqlite or postgres.")
+        env = child_environment(data / database, database, args.postgres_url, PG_NAME)
         command = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:], "--worker", database]
         done = subprocess.run(command, env=env, cwd=PROJECT, stdout=subprocess.PIPE, text=True, check=False)
         if done.returncode != 0:
