@@ -1,7 +1,7 @@
 """Reading the purchase history for the analytics: every purchase order streamed once into numpy.
 
 The database only scans and filters: one row an order (id, customer, local calendar day, net spend in
-fen) comes as a binary COPY on PostgreSQL, a batch at a time on SQLite (streams.int_chunks), and each
+fen) comes packed by the server on PostgreSQL, a batch at a time on SQLite (streams.int_chunks), and each
 chunk is folded into per-customer sums indexed by customer id (a few arrays of the highest customer id's
 length). Grouping ten million orders by customer and day in the database costs several times more: a
 hash aggregate of numeric sums spills to disk with the default work_mem, and sorting is no cheaper.
@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from guanxi.analytics.streams import Sent, int_chunks
 from guanxi.customers.models import Customer
+from guanxi.customers.services.rows import highest_id
 from guanxi.sales.models import Order
 
 EPOCH = date(1970, 1, 1)
@@ -166,12 +167,6 @@ def orders_read(until: date) -> tuple[str, list[str], str, list[Any]]:
             end,
         ],
     )
-
-
-def highest_id(table: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        return int(cursor.fetchone()[0])
 
 
 def distinct_sorted(values: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -27,9 +27,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from guanxi.analytics.models import ProductRecommendation, Segment
-from guanxi.analytics.purchases import distinct_sorted, highest_id
+from guanxi.analytics.purchases import distinct_sorted
 from guanxi.analytics.streams import int_chunks
 from guanxi.catalog.models import Product
+from guanxi.customers.services.rows import highest_id
 from guanxi.sales.models import OrderLine
 
 SEGMENT_COUNT = tuple(Segment)
