@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,11 +27,6 @@ CSV = "姓名,号码,生日\n张伟,138 0013 8000,1988-05-01\n李娜,13912345678
 )
 
 
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "files"
-
-
 @pytest.fixture
 def tasks_inline() -> Iterator[None]:
     """A queued job runs as soon as it is queued (on commit: see django_capture_on_commit_callbacks)."""
@@ -40,11 +34,6 @@ def tasks_inline() -> Iterator[None]:
     HUEY.immediate = True
     yield
     HUEY.immediate = was
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User]) -> User:
-    return make_user("manager")
 
 
 def post_file(client: Client, content: bytes = CSV, name: str = "客户.csv", **fields: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -28,12 +27,6 @@ from guanxi.imports.cleaning import (
     text_cleaner,
 )
 from guanxi.imports.mapping import CUSTOMERS, mapping_guess
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
 
 
 def reason(clean: Any, value: Any) -> str:

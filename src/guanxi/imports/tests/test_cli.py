@@ -31,11 +31,6 @@ PROJECT = Path(__file__).resolve().parents[4]
 ROWS = 6000  # in the killed import
 
 
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "files"
-
-
 def test_the_command_imports_an_xlsx_with_numeric_phones_and_reports(tmp_path: Path, admin: User) -> None:
     # given a workbook as Excel writes it: phones stored as numbers, a real date, a bad row
     book = Workbook()

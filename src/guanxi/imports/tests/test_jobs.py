@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -29,22 +27,6 @@ ROWS = [
     "赵敏,13700000001,2999-01-01,,,,\n",  # born in the future
     "刘洋,13600000002,,,,,\n",  # already a customer: merged
 ]
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "files"
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User]) -> User:
-    return make_user("manager")
 
 
 def gbk_file(rows: list[str] = ROWS) -> io.BytesIO:

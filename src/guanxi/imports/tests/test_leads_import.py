@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ import pytest
 from conftest import bearer
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import PermissionDenied
@@ -37,22 +36,6 @@ ROWS = [
 ]
 MAPPING = ["name", "phone", "email", "wechat_id", "company", "city", "source", "interest", "message"]
 NO_WAY = "Give a way to reach them: a mobile, an email or a WeChat ID."
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "files"
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User]) -> User:
-    return make_user("manager")
 
 
 @pytest.fixture

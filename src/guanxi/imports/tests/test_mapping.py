@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from django.utils import translation
 
 from guanxi.imports.mapping import (
     CUSTOMERS,
@@ -21,12 +19,6 @@ from guanxi.imports.mapping import (
     target_register,
 )
 from guanxi.imports.readers import VCARD_COLUMNS
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
 
 
 @dataclass

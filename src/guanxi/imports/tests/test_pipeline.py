@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import io
 import random
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import transaction
-from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.customers import selectors, services
@@ -26,22 +23,6 @@ from guanxi.users.models import User
 
 COUNTS = ("rows_done", "created", "merged", "updated", "skipped", "rejected")
 HEADER = "姓名,手机,邮箱,微信,生日,标签,车牌号,会员号\n"
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "files"
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User]) -> User:
-    return make_user("manager")
 
 
 def messy_file(rows: int = 120, seed: int = 3) -> bytes:

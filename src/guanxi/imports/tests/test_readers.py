@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import io
 import tracemalloc
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from django.utils import translation
 
 from guanxi.imports.readers import VCARD_COLUMNS, FileUnreadable, open_table, xlsx_sheet_names
 from guanxi.imports.readers.delimited import detect_encoding, sniff_delimiter
 from guanxi.imports.readers.xlsx import sheet_rows
 
 HEADER = "姓名,手机号码,城市,备注\n"
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
 
 
 ROWS = "张三,138 0013 8000,广州,老客户，VIP\n欧阳娜娜,+86 139-0013-9000,深圳,\n"

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
-from django.utils import translation
 
 from guanxi.audit.models import AuditEvent
 from guanxi.core.errors import PermissionDenied
@@ -29,22 +26,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # 客户名 and 号码 are headers no guess maps; the templates know them.
 CSV = "编号,客户名,号码,城市,备注\nA1,张伟,13800138000,深圳,老客户\n".encode()
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "files"
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User]) -> User:
-    return make_user("manager")
 
 
 def template(

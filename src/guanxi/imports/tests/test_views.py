@@ -6,7 +6,6 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +26,6 @@ HEADER = "姓名,号码,生日,城市\n"
 ROWS = "张伟,138 0013 8000,1988年5月1日,深圳\n李娜,+86 139-1234-5678,1990/1/2,广州\n王芳,12345,,\n"
 
 
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "files"
-
-
 @pytest.fixture
 def tasks_inline() -> Iterator[None]:
     """Started jobs run at once: Huey's immediate mode runs a task when it is queued, and a service
@@ -40,11 +34,6 @@ def tasks_inline() -> Iterator[None]:
     HUEY.immediate = True
     yield
     HUEY.immediate = was
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User]) -> User:
-    return make_user("manager")
 
 
 def upload(client: Client, content: bytes, name: str = "老客户.csv", **fields: Any) -> Any:
