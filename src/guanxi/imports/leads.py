@@ -33,7 +33,7 @@ from guanxi.imports.cleaning import (
     ValueCleaner,
     cell_text,
     choice_cleaner,
-    phone_cleaner,
+    first_phone_cleaner,
     text_cleaner,
 )
 from guanxi.imports.cleaning.values import clean_emails
@@ -45,19 +45,6 @@ from guanxi.users.models import User
 
 # The fields a merge fills when the open lead's are empty (as leads.services.capture.FILLABLE).
 FILLABLE = ("company", "phone", "email", "wechat_id", "city", "interest", "source")
-
-
-def _phone() -> ValueCleaner:
-    """The first phone number of a cell, as E.164 (+86 139 0013 9000, 139-0013-9000 → +8613900139000)."""
-    phones = phone_cleaner()
-
-    def clean(value: Cell) -> str:
-        numbers = phones(value)
-        if not numbers:
-            raise BadValue(_("“%(value)s” is not a valid phone number.") % {"value": cell_text(value)})
-        return numbers[0]
-
-    return clean
 
 
 def _email(value: Cell) -> str:
@@ -103,7 +90,7 @@ LEADS = target_register(
             TargetField(
                 "phone",
                 gettext_lazy("Mobile"),
-                _phone,
+                first_phone_cleaner,
                 headers=(
                     "手机",
                     "手机号",

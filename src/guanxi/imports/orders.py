@@ -38,7 +38,7 @@ from guanxi.imports.cleaning import (
     cell_text,
     choice_cleaner,
     code_cleaner,
-    phone_cleaner,
+    first_phone_cleaner,
     text_cleaner,
 )
 from guanxi.imports.mapping import Target, TargetField, target_register
@@ -146,18 +146,6 @@ def moment_cleaner(*, now: datetime | None = None) -> ValueCleaner:
     return clean
 
 
-def _first_phone() -> ValueCleaner:
-    phones = phone_cleaner()
-
-    def clean(value: Cell) -> str:
-        numbers = phones(value)
-        if not numbers:
-            raise BadValue(_("“%(value)s” is not a valid phone number.") % {"value": cell_text(value)})
-        return numbers[0]
-
-    return clean
-
-
 PAYMENT_WORDS = {
     "cash": ("现金", "现钞", "cash"),
     "card": ("银行卡", "刷卡", "信用卡", "借记卡", "pos", "unionpay", "银联"),
@@ -193,7 +181,7 @@ ORDERS = target_register(
             TargetField(
                 "customer_phone",
                 gettext_lazy("Customer's phone"),
-                _first_phone,
+                first_phone_cleaner,
                 headers=(
                     "手机",
                     "手机号",
